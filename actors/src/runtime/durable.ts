@@ -1,0 +1,158 @@
+import type { Activation } from './activation.js';
+import type { AnyActorType } from './actor-type.js';
+import type { Delivery } from './delivery.js';
+import { ActorUnavailable, StaleEpoch } from './errors.js';
+import type { GroupCommit } from './group-commit.js';
+import type { ActorMessage } from './placement.js';
+import type { ActorSystemApi } from './ref.js';
+import type { ReplyCache, ReplyRecord } from './replies.js';
+import type { SaveOutcome, StateStore, StateWrite } from './state-store.js';
+import type { StatsRecorder } from './stats.js';
+
+/** What the runtime persists per actor: the actor's state and its recent keyed replies. */
+export interface PersistedDoc {
+  state: unknown;
+  replies?: ReplyRecord[];
+}
+
+/** What an activation needs from its system (implemented by `ActorSystem`). */
+export interface ActivationRuntime {
+  readonly api: ActorSystemApi;
+  readonly counters: StatsRecorder;
+  readonly store: StateStore;
+  readonly writer: GroupCommit<StateWrite, SaveOutcome>;
+  readonly config: {
+    windowMs: number;
+    maxKeys: number;
+    loadBackoffMs: number;
+    loadBackoffCapMs: number;
+    stopGraceMs: number;
+  };
+  ensureFenced(shard: number, epoch: number): Promise<void>;
+  /** A write was fenced out: the next activation in the shard must fence again (and will learn it lost). */
+  forgetFence(shard: number): void;
+  /** Settles a failed delivery: routes it again if retryable and routable, else rejects it. */
+  fail(d: Delivery, err: unknown): void;
+  /** Routes a delivery again from the start (its activation went away before running it). */
+  redispatch(d: Delivery): void;
+  /** Queues the activation for the system's next drain pass. */
+  ready(a: Activation): void;
+  /** Drops a dead activation from the system's maps. */
+  removed(a: Activation): void;
+  report(err: unknown, context: Record<string, unknown>): void;
+  timerMessage(a: Activation, msg: ActorMessage): Delivery;
+}
+
+export type Status = 'loading' | 'active' | 'stopping' | 'dead';
+
+interface Waiter {
+  d: Delivery;
+  value: unknown;
+}
+
+/**
+ * The durable half of an activation: its state, version and the writes in
+ * flight (`Activation` adds the mailbox, turns and lifecycle).
+ *
+ * A turn's state is applied in memory when the handler returns and the next
+ * turn may run at once, but its reply (and the reply of any later turn, which
+ * has seen that state) is released only after the write holding that state
+ * commits. Writes of turns that finish while a write is in flight coalesce
+ * into the next one: one write per actor in flight, many actors per
+ * transaction (`GroupCommit`). If a write fails the activation is discarded:
+ * uncommitted state is dropped and waiting callers fail with a retryable
+ * `actor_unavailable`, so their messages are routed again to a fresh
+ * activation that reloads the last committed state.
+ */
+export abstract class DurableState {
+  state: unknown;
+  version = 0;
+  status: Status = 'loading';
+  protected replies: ReplyCache | undefined;
+  protected writing: Waiter[] | undefined;
+  protected pending: Waiter[] | undefined;
+  protected dirty = false;
+  protected unsaved = false;
+  private flushScheduled = false;
+
+  constructor(
+    protected readonly rt: ActivationRuntime,
+    readonly def: AnyActorType,
+    readonly id: string,
+    readonly shard: number,
+    readonly epoch: number,
+  ) {}
+
+  abstract discard(err: unknown, failQueued: boolean): void;
+  protected abstract notifyQuiet(): void;
+
+  protected changed(): void {
+    const p = this.def.persistence ?? 'turn';
+    if (p === 'turn') {
+      this.dirty = true;
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        // A microtask later: turns that finish in the same tick share one write.
+        queueMicrotask(() => {
+          this.flushScheduled = false;
+          this.flushWrite();
+        });
+      }
+    } else if (p === 'passivation') {
+      this.unsaved = true;
+    }
+  }
+
+  /** Releases a reply once the state it observed is durable. */
+  protected reply(d: Delivery, value: unknown): void {
+    if (d.env.kind === 'tell' || (!this.writing && !this.dirty)) d.resolve(value);
+    else if (this.dirty) (this.pending ??= []).push({ d, value });
+    else this.writing?.push({ d, value });
+  }
+
+  protected flushWrite(): void {
+    if (this.writing || !this.dirty || this.status === 'dead') return;
+    this.dirty = false;
+    const waiters = this.pending ?? [];
+    this.pending = undefined;
+    this.writing = waiters;
+    const doc: PersistedDoc = { state: this.state };
+    const recs = this.replies?.records(Date.now());
+    if (recs && recs.length > 0) doc.replies = recs;
+    this.rt.counters.c.stateWrites++;
+    const write = { type: this.def.name, id: this.id, shard: this.shard, epoch: this.epoch, state: doc };
+    this.rt.writer.submit({ ...write, expectedVersion: this.version }).then(
+      (o) => (o.ok ? this.written(o.version) : this.writeFailed(o.error)),
+      (e) => this.writeFailed(e),
+    );
+  }
+
+  private written(version: number): void {
+    if (this.status === 'dead') return;
+    this.version = version;
+    const w = this.writing ?? [];
+    this.writing = undefined;
+    for (const x of w) x.d.resolve(x.value);
+    this.flushWrite();
+    this.notifyQuiet();
+  }
+
+  private writeFailed(e: unknown): void {
+    if (this.status === 'dead') return;
+    this.rt.counters.c.stateWriteFailures++;
+    if (e instanceof StaleEpoch) this.rt.forgetFence(this.shard);
+    this.rt.report(e, { type: this.def.name, id: this.id, phase: 'save' });
+    this.discard(
+      new ActorUnavailable(`state of ${this.def.name}/${this.id} was not saved`, { cause: e }),
+      false,
+    );
+  }
+
+  /** Fails every caller waiting on unsaved state (the activation is being dropped). */
+  protected failWaiters(err: unknown): void {
+    const waiters = [...(this.writing ?? []), ...(this.pending ?? [])];
+    this.writing = this.pending = undefined;
+    this.dirty = false;
+    for (const w of waiters) this.rt.fail(w.d, err);
+  }
+}

@@ -1,0 +1,205 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { defineActor } from './actor-type.js';
+import { GroupCommit } from './group-commit.js';
+import { MemoryStateStore } from './memory-state-store.js';
+import type { ActorEnvelope, Placement, ShardLocation } from './placement.js';
+import { ActorSystem } from './system.js';
+
+const Photo = defineActor({
+  name: 'photo',
+  initialState: () => ({ likes: 0 }),
+  handlers: {
+    like: (ctx) => {
+      ctx.setState({ likes: ctx.state.likes + 1 });
+      return { likes: ctx.state.likes };
+    },
+    get: (ctx) => ctx.state.likes,
+  },
+});
+const Cache = defineActor({
+  name: 'cache',
+  persistence: 'passivation',
+  initialState: () => ({ hits: 0 }),
+  handlers: { hit: (ctx) => ctx.setState({ hits: ctx.state.hits + 1 }), get: (ctx) => ctx.state.hits },
+});
+const Presence = defineActor({
+  name: 'presence',
+  persistence: 'none',
+  initialState: () => ({ on: false }),
+  handlers: { set: (ctx, m: { on: boolean }) => ctx.setState({ on: m.on }), get: (ctx) => ctx.state.on },
+});
+
+const stored = async (store: MemoryStateStore, type: string, id: string) =>
+  (await store.load(type, id))?.state as { state: unknown; replies?: unknown[] } | undefined;
+
+describe('persistence', () => {
+  const systems: ActorSystem[] = [];
+  const make = (store: MemoryStateStore, extra: ConstructorParameters<typeof ActorSystem>[0] = {}) => {
+    const s = new ActorSystem({ store, idleMs: 1_000, ...extra })
+      .register(Photo)
+      .register(Cache)
+      .register(Presence);
+    systems.push(s);
+    return s;
+  };
+  afterEach(async () => {
+    vi.useRealTimers();
+    await Promise.all(systems.splice(0).map((s) => s.stop()));
+  });
+
+  it('acknowledges a state change only once it is in the store', async () => {
+    const store = new MemoryStateStore();
+    const p = make(store).ref(Photo, 'p');
+    await p.ask({ type: 'like' });
+    expect(await stored(store, 'photo', 'p')).toEqual({ state: { likes: 1 } });
+  });
+
+  it('group-commits a hot actor: 1 000 concurrent likes take a handful of transactions, every one acknowledged', async () => {
+    const store = new MemoryStateStore();
+    const p = make(store).ref(Photo, 'hot');
+    await p.ask({ type: 'get' });
+    const before = store.transactions;
+    const replies = await Promise.all([...Array(1000)].map(() => p.ask({ type: 'like' })));
+    const txs = store.transactions - before;
+    expect(new Set(replies.map((r) => r.likes)).size).toBe(1000);
+    expect(txs).toBeLessThanOrEqual(3);
+    expect(await stored(store, 'photo', 'hot')).toEqual({ state: { likes: 1000 } });
+  });
+
+  it('group-commits many actors together: writes arriving during a commit share the next transaction', async () => {
+    const store = new MemoryStateStore();
+    const sys = make(store);
+    await Promise.all([...Array(200).keys()].map((i) => sys.ref(Photo, `m${i}`).ask({ type: 'get' })));
+    const before = store.transactions;
+    await Promise.all([...Array(200).keys()].map((i) => sys.ref(Photo, `m${i}`).ask({ type: 'like' })));
+    expect(store.transactions - before).toBeLessThanOrEqual(2);
+  });
+
+  it('GroupCommit: N concurrent submits take far fewer than N transactions; a failed batch fails each member', async () => {
+    const seen: number[][] = [];
+    let fail = false;
+    const gc = new GroupCommit<number, number>(async (items) => {
+      seen.push(items);
+      await new Promise((r) => setTimeout(r, 5));
+      if (fail) throw new Error('tx failed');
+      return items.map((x) => x * 2);
+    });
+    const first = gc.submit(0);
+    await Promise.resolve();
+    await Promise.resolve(); // batch [0] is in flight now
+    const rest = [...Array(100).keys()].map((i) => gc.submit(i + 1));
+    expect(await Promise.all([first, ...rest])).toEqual([...Array(101).keys()].map((x) => x * 2));
+    expect(seen.map((b) => b.length)).toEqual([1, 100]);
+    expect(gc.counts).toMatchObject({ transactions: 2, items: 101 });
+    fail = true;
+    const failing = await Promise.allSettled([gc.submit(1), gc.submit(2)]);
+    expect(failing.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+    expect(gc.counts.failedTransactions).toBe(1);
+  });
+
+  it('GroupCommit: maxBatch splits a burst into several transactions', async () => {
+    const sizes: number[] = [];
+    const commit = async (items: number[]) => {
+      sizes.push(items.length);
+      return items;
+    };
+    const gc = new GroupCommit<number, number>(commit, { maxBatch: 40 });
+    await Promise.all([...Array(100).keys()].map((i) => gc.submit(i)));
+    expect(sizes).toEqual([40, 40, 20]);
+  });
+
+  it("'passivation' types save only when they passivate; 'none' types never touch the store", async () => {
+    vi.useFakeTimers();
+    const store = new MemoryStateStore();
+    const sys = make(store);
+    await sys.ref(Cache, 'c').ask({ type: 'hit' });
+    await sys.ref(Cache, 'c').ask({ type: 'hit' });
+    await sys.ref(Presence, 'u').ask({ type: 'set', on: true });
+    expect(await stored(store, 'cache', 'c')).toBeUndefined();
+    await vi.advanceTimersByTimeAsync(1_500);
+    expect(sys.stats().passivated).toBe(2);
+    expect(await stored(store, 'cache', 'c')).toEqual({ state: { hits: 2 } });
+    expect(await stored(store, 'presence', 'u')).toBeUndefined();
+    expect(await sys.ref(Presence, 'u').ask({ type: 'get' })).toBe(false);
+  });
+});
+
+describe('idempotency', () => {
+  const systems: ActorSystem[] = [];
+  afterEach(async () => {
+    vi.useRealTimers();
+    await Promise.all(systems.splice(0).map((s) => s.stop()));
+  });
+  const make = (store: MemoryStateStore, placement?: Placement, windowMs = 60_000, maxKeys = 100) => {
+    const s = new ActorSystem({
+      store,
+      idleMs: 1_000,
+      idempotency: { windowMs, maxKeys },
+      ...(placement ? { placement } : {}),
+    });
+    systems.push(s.register(Photo));
+    return s;
+  };
+
+  it('answers a retry with the same key with the first reply and applies it once, even when sent concurrently', async () => {
+    const sys = make(new MemoryStateStore());
+    const p = sys.ref(Photo, 'i');
+    const [a, b] = await Promise.all([
+      p.ask({ type: 'like' }, { idempotencyKey: 'k1' }),
+      p.ask({ type: 'like' }, { idempotencyKey: 'k1' }),
+    ]);
+    expect(a).toEqual({ likes: 1 });
+    expect(b).toEqual({ likes: 1 });
+    expect(await p.ask({ type: 'like' }, { idempotencyKey: 'k2' })).toEqual({ likes: 2 });
+    expect(await p.ask({ type: 'like' }, { idempotencyKey: 'k1' })).toEqual({ likes: 1 });
+    expect(await p.ask({ type: 'get' })).toBe(2);
+    expect(sys.stats().dedupedReplies).toBe(2);
+  });
+
+  it('remembers keys across passivation and reactivation (they are saved with the state)', async () => {
+    vi.useFakeTimers();
+    const store = new MemoryStateStore();
+    const sys = make(store);
+    const p = sys.ref(Photo, 'j');
+    await p.ask({ type: 'like' }, { idempotencyKey: 'k' });
+    await vi.advanceTimersByTimeAsync(1_500);
+    expect(sys.stats().passivated).toBe(1);
+    expect(await p.ask({ type: 'like' }, { idempotencyKey: 'k' })).toEqual({ likes: 1 });
+    expect(await p.ask({ type: 'get' })).toBe(1);
+  });
+
+  it('remembers keys across a move to another node', async () => {
+    const store = new MemoryStateStore();
+    const where = { owner: 'a' as 'a' | 'b', epoch: 1 };
+    const view = (me: 'a' | 'b'): Placement => ({
+      shardOf: () => 7,
+      locate: (): ShardLocation =>
+        where.owner === me ? { kind: 'local', epoch: where.epoch } : { kind: 'remote', node: where.owner },
+      forward: (node: string, env: ActorEnvelope) => (node === 'a' ? a : b).deliverLocal(env),
+    });
+    const a = make(store, view('a'));
+    const b = make(store, view('b'));
+    await a.ref(Photo, 'k').ask({ type: 'like' }, { idempotencyKey: 'once' });
+    await a.stopShard(7);
+    where.owner = 'b';
+    where.epoch = 2;
+    expect(await a.ref(Photo, 'k').ask({ type: 'like' }, { idempotencyKey: 'once' })).toEqual({ likes: 1 });
+    expect(await b.ref(Photo, 'k').ask({ type: 'get' })).toBe(1);
+    expect(b.activeShards()).toEqual([7]);
+  });
+
+  it('forgets keys after the window and beyond maxKeys (bounded)', async () => {
+    vi.useFakeTimers();
+    const store = new MemoryStateStore();
+    const sys = make(store, undefined, 10_000, 3);
+    const p = sys.ref(Photo, 'w');
+    await p.ask({ type: 'like' }, { idempotencyKey: 'old', deadlineMs: 60_000 });
+    await vi.advanceTimersByTimeAsync(200); // stays active: idle check sees recent activity below
+    for (const k of ['a', 'b', 'c']) await p.ask({ type: 'like' }, { idempotencyKey: k });
+    // 'old' fell out (only 3 kept) and is applied again.
+    expect(await p.ask({ type: 'like' }, { idempotencyKey: 'old' })).toEqual({ likes: 5 });
+    expect(((await stored(store, 'photo', 'w'))?.replies ?? []).length).toBe(3);
+    vi.setSystemTime(Date.now() + 11_000);
+    expect(await p.ask({ type: 'like' }, { idempotencyKey: 'c' })).toEqual({ likes: 6 });
+  });
+});

@@ -1,0 +1,56 @@
+/**
+ * @shutter/client-sdk: the public surface. Everything apps need is listed
+ * here by name; internals (connection, request table, cursors) stay private.
+ */
+
+// Re-exported so apps need only this package to switch on codes.
+export { type ErrorCode, ErrorCodes, ShutterError } from '@shutter/protocol';
+export {
+  Backoff,
+  type BackoffOptions,
+  DEFAULT_BACKOFF,
+  fullJitterDelay,
+  retryWithBackoff,
+} from './backoff.js';
+export { type CallOptions, createClient, ShutterClient } from './client.js';
+export { ClientCloseCode, type ClientCloseName } from './codes.js';
+export type { ClientInfo } from './connection.js';
+export type { Listener } from './emitter.js';
+export { ServerError } from './errors.js';
+export { isValidIdempotencyKey, newIdempotencyKey } from './ikey.js';
+export { type ClientOptions, DEFAULTS } from './options.js';
+export type {
+  RefetchInfo,
+  StreamEvent,
+  StreamHandler,
+  SubscribedInfo,
+  SubscribeOptions,
+  Subscription,
+  SubscriptionEvents,
+  SubscriptionState,
+} from './subscription.js';
+export type {
+  ClientErrorEvent,
+  ClientErrorKind,
+  ClientEvents,
+  ClientState,
+  ConnectedInfo,
+  DisconnectReason,
+  ReconnectInfo,
+  StateChange,
+  StreamPosition,
+} from './types.js';
+export { Upload } from './upload.js';
+export type { FetchLike } from './upload-http.js';
+export {
+  UploadCancelledError,
+  type UploadData,
+  type UploadEvents,
+  type UploaderOptions,
+  type UploadOptions,
+  type UploadProgress,
+  type UploadResult,
+  type UploadState,
+} from './upload-types.js';
+export { createUploader, httpBaseUrl, UPLOAD_DEFAULTS, type Uploader } from './uploader.js';
+export type { WebSocketConstructor, WebSocketLike } from './websocket.js';

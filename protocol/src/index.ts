@@ -1,0 +1,21 @@
+/**
+ * The wire contract. Validators (TypeBox's compiler, which builds functions at
+ * run time) live apart in `@shutter/protocol/validate`, so browser bundles of
+ * the SDK stay free of them and of strict-CSP trouble.
+ */
+export {
+  type CloseAction,
+  CloseCode,
+  type CloseName,
+  closeActionOf,
+  closeNameOf,
+  formatCloseReason,
+  parseCloseReason,
+} from './close-codes.js';
+export { type Codec, codecFor, type Frame, jsonCodec, msgpackCodec } from './codec.js';
+export { type ErrorCode, ErrorCodes, isErrorCode, ShutterError, type ShutterErrorOptions } from './errors.js';
+export { hardenMsgpackDecoding } from './harden.js';
+export * from './messages.js';
+export { isMethodName, type MethodName, type MethodParams, type MethodResult, Methods } from './methods.js';
+export { isValidStreamName, STREAM_NAME_PATTERN, type StreamPosition, streamKind } from './streams.js';
+export { DEFAULT_MAX_FRAME_BYTES, PROTOCOL_VERSION, SUBPROTOCOLS, Subprotocol, WS_PATH } from './version.js';

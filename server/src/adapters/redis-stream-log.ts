@@ -1,0 +1,127 @@
+import type { Redis } from 'ioredis';
+import { Packr, Unpackr } from 'msgpackr';
+import { newEpoch } from '../streams/memory-stream-log.js';
+import type {
+  ReadResult,
+  StoredEvent,
+  StreamHead,
+  StreamLog,
+  StreamLogOptions,
+} from '../streams/stream-log.js';
+
+// Event payloads are stored as msgpack (binary-safe, compact); only our own
+// writes are ever read back, so the default unpacker is fine here.
+const packr = new Packr({ useRecords: false, structuredClone: false });
+const unpackr = new Unpackr({ useRecords: false, structuredClone: false, mapsAsObjects: true });
+
+/**
+ * Creates the stream's epoch if it has none (wiping any orphaned history),
+ * then appends. KEYS: meta hash, history stream. ARGV: new epoch, data, ts,
+ * max events, ttl seconds. Returns { epoch, seq }.
+ */
+const APPEND = `
+local epoch = redis.call('HGET', KEYS[1], 'e')
+if not epoch then
+  epoch = ARGV[1]
+  redis.call('DEL', KEYS[2])
+  redis.call('HSET', KEYS[1], 'e', epoch, 's', 0)
+end
+local seq = redis.call('HINCRBY', KEYS[1], 's', 1)
+if tonumber(ARGV[4]) > 0 then
+  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], seq .. '-1', 'd', ARGV[2], 't', ARGV[3])
+  redis.call('EXPIRE', KEYS[2], ARGV[5])
+end
+redis.call('EXPIRE', KEYS[1], ARGV[5])
+return {epoch, seq}
+`;
+
+/** KEYS: meta hash, history stream. ARGV: new epoch, ttl. Returns { epoch, seq }. */
+const HEAD = `
+local m = redis.call('HMGET', KEYS[1], 'e', 's')
+if not m[1] then
+  redis.call('DEL', KEYS[2])
+  redis.call('HSET', KEYS[1], 'e', ARGV[1], 's', 0)
+  redis.call('EXPIRE', KEYS[1], ARGV[2])
+  return {ARGV[1], 0}
+end
+return {m[1], tonumber(m[2])}
+`;
+
+type WithScripts = Redis & {
+  shutterAppend(
+    meta: string,
+    hist: string,
+    epoch: string,
+    data: Buffer,
+    ts: number,
+    max: number,
+    ttl: number,
+  ): Promise<[string, number]>;
+  shutterHead(meta: string, hist: string, epoch: string, ttl: number): Promise<[string, number]>;
+};
+
+/** Stream history in Redis: a hash for (epoch, seq) and a Redis stream of the newest events. */
+export class RedisStreamLog implements StreamLog {
+  private readonly redis: WithScripts;
+
+  constructor(
+    redis: Redis,
+    private readonly prefix: string,
+    private readonly options: StreamLogOptions,
+  ) {
+    redis.defineCommand('shutterAppend', { numberOfKeys: 2, lua: APPEND });
+    redis.defineCommand('shutterHead', { numberOfKeys: 2, lua: HEAD });
+    this.redis = redis as WithScripts;
+  }
+
+  private keys(stream: string): [string, string] {
+    // The hash tag keeps both keys of a stream in one Redis Cluster slot.
+    return [`${this.prefix}:s:{${stream}}:m`, `${this.prefix}:s:{${stream}}:x`];
+  }
+
+  async append(stream: string, data: unknown, ts: number): Promise<StoredEvent> {
+    const [meta, hist] = this.keys(stream);
+    const [epoch, seq] = await this.redis.shutterAppend(
+      meta,
+      hist,
+      newEpoch(),
+      packr.pack(data),
+      ts,
+      this.options.maxEvents,
+      this.options.ttlSeconds,
+    );
+    return { stream, epoch, seq: Number(seq), ts, data };
+  }
+
+  async head(stream: string): Promise<StreamHead> {
+    const [meta, hist] = this.keys(stream);
+    const [epoch, seq] = await this.redis.shutterHead(meta, hist, newEpoch(), this.options.ttlSeconds);
+    return { epoch, seq: Number(seq) };
+  }
+
+  async readAfter(stream: string, from: StreamHead, limit: number): Promise<ReadResult> {
+    const head = await this.head(stream);
+    if (from.epoch !== head.epoch || from.seq > head.seq) return { status: 'refetch', head };
+    if (from.seq === head.seq) return { status: 'ok', head, events: [] };
+    const missed = head.seq - from.seq;
+    if (missed > limit || this.options.maxEvents === 0) return { status: 'refetch', head };
+    const [, hist] = this.keys(stream);
+    const rows = await this.redis.xrangeBuffer(hist, `${from.seq + 1}-1`, `${head.seq}-1`);
+    const events: StoredEvent[] = [];
+    for (const [id, fields] of rows) {
+      let data: Buffer | undefined;
+      let ts = 0;
+      for (let i = 0; i + 1 < fields.length; i += 2) {
+        const k = fields[i]!.toString();
+        if (k === 'd') data = fields[i + 1];
+        else if (k === 't') ts = Number(fields[i + 1]!.toString());
+      }
+      const seq = Number(id.toString().split('-')[0]);
+      events.push({ stream, epoch: head.epoch, seq, ts, data: data ? unpackr.unpack(data) : null });
+    }
+    if (events.length !== missed || events[0]?.seq !== from.seq + 1) return { status: 'refetch', head };
+    return { status: 'ok', head, events };
+  }
+
+  async close(): Promise<void> {}
+}

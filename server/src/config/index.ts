@@ -1,0 +1,84 @@
+import { hostname } from 'node:os';
+import { actorSettings } from './actors.js';
+import { authSettings } from './auth.js';
+import { gatewaySettings } from './gateway.js';
+import { mediaSettings } from './media.js';
+import { serviceSettings } from './services.js';
+import { ConfigError, parseSettings, type SettingsShape, type ValuesOf } from './settings.js';
+
+export { ConfigError } from './settings.js';
+
+/** Every setting, by section. docs/configuration.md is generated from these (see `npm run docs:config`). */
+export const allSettings = {
+  gateway: gatewaySettings,
+  services: serviceSettings,
+  auth: authSettings,
+  media: mediaSettings,
+  actors: actorSettings,
+} as const satisfies Record<string, SettingsShape>;
+
+export type Config = { [K in keyof typeof allSettings]: ValuesOf<(typeof allSettings)[K]> };
+
+/**
+ * Reads the configuration once at start from the environment. Every bad value
+ * and every contradiction is reported, each in one sentence; the process
+ * stops before doing anything else.
+ */
+export function loadConfig(env: Readonly<Record<string, string | undefined>> = process.env): Config {
+  const problems: string[] = [];
+  const config = {} as Record<string, unknown>;
+  for (const [section, shape] of Object.entries(allSettings)) {
+    const r = parseSettings(shape as SettingsShape, env);
+    config[section] = r.values;
+    problems.push(...r.problems);
+  }
+  const c = config as Config;
+  if (!c.gateway.nodeId)
+    c.gateway.nodeId = `${hostname().slice(0, 36)}-${process.pid}`.replace(/[^A-Za-z0-9_-]/g, '_');
+  problems.push(...contradictions(c));
+  if (problems.length > 0) throw new ConfigError(problems);
+  return c;
+}
+
+function contradictions(c: Config): string[] {
+  const out: string[] = [];
+  if (c.services.cluster) {
+    const missing = [
+      !c.services.natsUrl && 'NATS_URL',
+      !c.services.databaseUrl && 'DATABASE_URL',
+      !c.services.redisUrl && 'REDIS_URL',
+    ].filter(Boolean);
+    if (missing.length)
+      out.push(
+        `CLUSTER=true needs shared services, so ${missing.join(', ')} must be set (the embedded defaults live inside one process).`,
+      );
+  }
+  if (c.services.env === 'production') {
+    if (c.auth.devTokens)
+      out.push(
+        'AUTH_DEV_TOKENS must be false when NODE_ENV=production (dev tokens let anyone act as any user).',
+      );
+    if (c.gateway.exposeErrors) out.push('EXPOSE_INTERNAL_ERRORS must be false when NODE_ENV=production.');
+    if (!c.auth.jwtSecret && !c.auth.jwtPublicKey)
+      out.push('NODE_ENV=production needs AUTH_JWT_SECRET or AUTH_JWT_PUBLIC_KEY to verify tokens.');
+  }
+  if (!c.auth.devTokens && !c.auth.jwtSecret && !c.auth.jwtPublicKey) {
+    out.push(
+      'With AUTH_DEV_TOKENS=false, set AUTH_JWT_SECRET or AUTH_JWT_PUBLIC_KEY so tokens can be verified.',
+    );
+  }
+  if (c.auth.jwtSecret && c.auth.jwtPublicKey)
+    out.push('Set only one of AUTH_JWT_SECRET and AUTH_JWT_PUBLIC_KEY.');
+  if (c.gateway.idleTimeoutMs <= c.gateway.pingIntervalMs) {
+    out.push(
+      `IDLE_TIMEOUT_MS (${c.gateway.idleTimeoutMs}) must be greater than PING_INTERVAL_MS (${c.gateway.pingIntervalMs}), or idle clients are cut off between pings.`,
+    );
+  }
+  if (c.actors.heartbeatMs * 2 > c.actors.leaseMs) {
+    out.push(
+      `CLUSTER_LEASE_MS (${c.actors.leaseMs}) must be at least twice CLUSTER_HEARTBEAT_MS (${c.actors.heartbeatMs}).`,
+    );
+  }
+  if (c.gateway.connBurst < 1 || c.gateway.userBurst < 1) out.push('Rate limit bursts must be at least 1.');
+  return out;
+}

@@ -1,0 +1,49 @@
+import { bool, oneOf, str, url } from './settings.js';
+
+/** Outside services; each empty value selects the embedded default. */
+export const serviceSettings = {
+  dataDir: str(
+    'DATA_DIR',
+    './data',
+    'Directory of the embedded store (PGlite), local media and the development JWT secret.',
+  ),
+  databaseUrl: url(
+    'DATABASE_URL',
+    ['postgres:', 'postgresql:'],
+    'PostgreSQL; empty runs the embedded PGlite under DATA_DIR.',
+  ),
+  redisUrl: url(
+    'REDIS_URL',
+    ['redis:', 'rediss:'],
+    'Redis for stream history, cache and rate buckets; empty keeps them in memory.',
+  ),
+  natsUrl: url(
+    'NATS_URL',
+    ['nats:', 'tls:'],
+    'NATS (with JetStream) for the bus and the cluster; empty runs an in-process bus.',
+  ),
+  namespace: str(
+    'NAMESPACE',
+    'shutter',
+    'Prefix of NATS subjects, Redis keys and the Postgres schema, so several deployments can share services.',
+    /^[a-z][a-z0-9_]{0,31}$/,
+    'lower-case letters, digits and _ (up to 32), starting with a letter',
+  ),
+  cluster: bool(
+    'CLUSTER',
+    false,
+    'Run as one node of a cluster: requires NATS_URL, DATABASE_URL and REDIS_URL.',
+  ),
+  logLevel: oneOf(
+    'LOG_LEVEL',
+    'info',
+    ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const,
+    'Minimum level of the JSON log on stdout.',
+  ),
+  env: oneOf(
+    'NODE_ENV',
+    'development',
+    ['development', 'production', 'test'] as const,
+    'production refuses development conveniences (dev tokens, exposed errors).',
+  ),
+};

@@ -1,0 +1,235 @@
+import {
+  type ClientMessage,
+  CloseCode,
+  type CloseName,
+  type Codec,
+  type ErrMessage,
+  type Frame,
+  formatCloseReason,
+  type ServerMessage,
+  ShutterError,
+} from '@shutter/protocol';
+import { validateClientMessage } from '@shutter/protocol/validate';
+import type { PublicError } from '../errors.js';
+import type { HubMember } from '../streams/stream-hub.js';
+import type { EngineSocket, SocketHandler } from './engine.js';
+import type { Gateway } from './gateway.js';
+import { type BucketState, takeToken } from './token-bucket.js';
+
+enum State {
+  AwaitingHello = 0,
+  Authenticating = 1,
+  Open = 2,
+  Closed = 3,
+}
+
+const BAD_FRAME_WINDOW_MS = 60_000;
+
+function isOtherVersionHello(v: unknown): boolean {
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    (v as { t?: unknown }).t === 'hello' &&
+    (v as { v?: unknown }).v !== 1
+  );
+}
+
+/**
+ * One client socket: the protocol state machine (hello → open → closed),
+ * frame decoding and validation, rate limits, and its subscriptions. Kept
+ * small on purpose: an idle connection is one of these plus its socket.
+ */
+export class Connection implements SocketHandler, HubMember, BucketState {
+  private state = State.AwaitingHello;
+  userId = '';
+  session = '';
+  expiresAt = 0;
+  noticeSent = false;
+  /** Last inbound frame (or the open, before any): drives the auth and idle timeouts. */
+  lastIn: number;
+  /** The per-connection frame bucket, inline (see `takeToken`). */
+  tokens: number;
+  tokensAt: number;
+  private badFrames = 0;
+  private badSince = 0;
+  private limitedStrikes = 0;
+  /** Streams this connection is subscribed to (or subscribing to), with the id of the `sub` that did it. */
+  subs: Map<string, number> | undefined;
+  /** Per stream, the tail of this connection's queued `sub`/`unsub` operations. */
+  chains: Map<string, Promise<void>> | undefined;
+
+  constructor(
+    readonly sock: EngineSocket,
+    readonly codec: Codec,
+    private readonly gw: Gateway,
+    now: number,
+  ) {
+    this.lastIn = now;
+    this.tokens = gw.limits.connBurst;
+    this.tokensAt = now;
+  }
+
+  get isOpen(): boolean {
+    return this.state !== State.Closed;
+  }
+
+  get authenticated(): boolean {
+    return this.state === State.Open;
+  }
+
+  // ---- engine callbacks ----------------------------------------------------
+
+  onMessage(frame: Frame, size: number): void {
+    if (this.state === State.Closed) return;
+    const now = this.gw.now();
+    this.lastIn = now;
+    this.gw.counters.framesIn++;
+    if (size > this.gw.limits.maxFrameBytes) {
+      this.sendError(
+        undefined,
+        new ShutterError('frame_too_large', `frames are limited to ${this.gw.limits.maxFrameBytes} bytes`),
+      );
+      return this.close('frame_too_large');
+    }
+    let decoded: unknown;
+    try {
+      decoded = this.codec.decode(frame);
+    } catch {
+      return this.badFrame(
+        undefined,
+        new ShutterError('bad_frame', `the frame is not valid ${this.codec.name}`),
+      );
+    }
+    const v = validateClientMessage(decoded);
+    if (!v.ok) {
+      if (this.state === State.AwaitingHello && isOtherVersionHello(decoded)) {
+        this.sendError(undefined, new ShutterError('bad_request', 'this server speaks protocol version 1'));
+        return this.close('unsupported_protocol');
+      }
+      return this.badFrame(v.id, new ShutterError('bad_request', v.message));
+    }
+    // Rate-limited after decoding so the answer carries the request's id.
+    const wait = takeToken(this, now, this.gw.limits.connRate, this.gw.limits.connBurst);
+    if (wait > 0) return this.rateLimited('id' in v.value ? v.value.id : undefined, wait);
+    this.limitedStrikes = 0;
+    this.dispatch(v.value);
+  }
+
+  onClose(): void {
+    if (this.state === State.Closed) return;
+    this.state = State.Closed;
+    this.gw.onConnectionClosed(this);
+  }
+
+  onBackpressure(): void {
+    this.gw.counters.slowConsumers++;
+    this.close('slow_consumer');
+  }
+
+  // ---- HubMember -------------------------------------------------------------
+
+  sendFrame(frame: Frame): void {
+    this.sock.send(frame);
+  }
+
+  joinTopic(topic: string): void {
+    this.sock.join(topic);
+  }
+
+  leaveTopic(topic: string): void {
+    this.sock.leave(topic);
+  }
+
+  // ---- protocol ----------------------------------------------------------------
+
+  private dispatch(msg: ClientMessage): void {
+    if (this.state === State.AwaitingHello) {
+      if (msg.t !== 'hello') {
+        this.sendError(undefined, new ShutterError('unauthenticated', 'the first frame must be hello'));
+        return this.close('protocol_error');
+      }
+      this.state = State.Authenticating;
+      this.gw.hello(this, msg);
+      return;
+    }
+    if (this.state === State.Authenticating) {
+      return this.badFrame(
+        undefined,
+        new ShutterError('unauthenticated', 'wait for welcome before sending more frames'),
+      );
+    }
+    switch (msg.t) {
+      case 'hello':
+        return this.badFrame(
+          undefined,
+          new ShutterError('bad_request', 'hello was already sent; use auth to refresh the token'),
+        );
+      case 'ping':
+        return this.send({ t: 'pong' });
+      case 'auth':
+      case 'req':
+      case 'sub':
+      case 'unsub': {
+        const wait = this.gw.takeUserToken(this.userId);
+        if (wait > 0) return this.rateLimited(msg.id, wait);
+        if (msg.t === 'auth') return this.gw.reauth(this, msg);
+        if (msg.t === 'req') return this.gw.request(this, msg);
+        if (msg.t === 'sub') return this.gw.subscriptions.subscribe(this, msg);
+        return this.gw.subscriptions.unsubscribe(this, msg);
+      }
+      default: {
+        const never: never = msg;
+        return never;
+      }
+    }
+  }
+
+  /** Called by the gateway once hello was verified. */
+  opened(): void {
+    if (this.state === State.Authenticating) this.state = State.Open;
+  }
+
+  send(msg: ServerMessage): void {
+    if (this.state === State.Closed) return;
+    this.sock.send(this.codec.encode(msg));
+  }
+
+  /** Sends an `err` frame; empty `details` are left out. */
+  sendError(id: number | undefined, err: ShutterError | PublicError): void {
+    const m: ErrMessage = { t: 'err', code: err.code, message: err.message };
+    if (err.retryAfterMs !== undefined) m.retryAfterMs = err.retryAfterMs;
+    if (err.details !== undefined && Object.keys(err.details).length > 0) m.details = err.details;
+    if (err.correlationId !== undefined) m.correlationId = err.correlationId;
+    if (id !== undefined) m.id = id;
+    this.send(m);
+  }
+
+  private badFrame(id: number | undefined, err: ShutterError): void {
+    this.gw.counters.badFrames++;
+    const now = this.gw.now();
+    if (now - this.badSince > BAD_FRAME_WINDOW_MS) {
+      this.badSince = now;
+      this.badFrames = 0;
+    }
+    this.sendError(id, err);
+    // Before authentication nothing is owed to the peer: the first bad frame ends it.
+    if (this.state !== State.Open || ++this.badFrames >= this.gw.limits.maxBadFrames)
+      this.close('protocol_error');
+  }
+
+  private rateLimited(id: number | undefined, waitMs: number): void {
+    this.gw.counters.rateLimited++;
+    this.sendError(
+      id,
+      new ShutterError('rate_limited', 'too many frames; slow down', { retryAfterMs: waitMs }),
+    );
+    // A client that ignores the hint for a whole burst's worth of frames is cut off.
+    if (++this.limitedStrikes > this.gw.limits.connBurst) this.close('rate_limited', waitMs);
+  }
+
+  close(name: CloseName, retryAfterMs?: number): void {
+    if (this.state === State.Closed) return;
+    this.sock.close(CloseCode[name].code, formatCloseReason(name, retryAfterMs));
+    this.onClose();
+  }
+}

@@ -1,0 +1,171 @@
+import { createRequire } from 'node:module';
+import type { Frame } from '@shutter/protocol';
+import type * as Uws from '@trufflesuite/uws-js-unofficial';
+import { uwsHttpHandler } from '../http/uws-http.js';
+import type { EngineHooks, EngineLimits, EngineSocket, SocketHandler, WsEngine } from './engine.js';
+
+const require = createRequire(import.meta.url);
+
+/** Per socket in uWS: the upgrade's answer until `open`, then the two objects that serve it. */
+interface UserData {
+  protocol: string;
+  remoteAddress: string;
+  handler?: SocketHandler;
+  sock?: UwsSocket;
+}
+
+/**
+ * Loads uWebSockets.js and refuses to go on unless its native addon is in
+ * use: the package silently falls back to a JS build that hangs WebSocket
+ * routes and drops publishes (see docs/architecture.md).
+ */
+export function loadUws(): typeof Uws {
+  const uws = require('@trufflesuite/uws-js-unofficial') as typeof Uws;
+  const native = /\[native code\]/.test(Function.prototype.toString.call(uws.App)) && 'SSLApp' in uws;
+  if (!native) {
+    throw new Error(
+      `TRANSPORT=uws needs the native uWebSockets.js addon, which did not load on Node ${process.versions.node} (${process.platform}-${process.arch}); use TRANSPORT=ws or Node 20 on glibc ≥ 2.36.`,
+    );
+  }
+  return uws;
+}
+
+/** The native engine: uWebSockets.js for HTTP and WebSockets, with its own topic fan-out. */
+export class UwsEngineImpl implements WsEngine {
+  readonly name = 'uws' as const;
+  private readonly uws = loadUws();
+  private readonly app: Uws.TemplatedApp;
+  private listenSocket: Uws.us_listen_socket | undefined;
+
+  constructor(hooks: EngineHooks, limits: EngineLimits) {
+    this.app = this.uws.App();
+    this.app.ws<UserData>('/*', {
+      compression: this.uws.DISABLED,
+      maxPayloadLength: limits.maxPayloadBytes,
+      // Twice the gateway's limit: between the two uWS still queues, so the
+      // gateway's sweep sees the socket past its limit and closes it as a slow
+      // consumer; only a socket that outruns the sweep has publishes skipped
+      // (dropped), and its client resumes them from the history.
+      maxBackpressure: limits.maxBackpressureBytes * 2,
+      closeOnBackpressureLimit: 0,
+      idleTimeout: 0,
+      sendPingsAutomatically: false,
+      upgrade: (res, req, context) => {
+        // Everything is read from `req` synchronously: it is invalid after return.
+        const remoteAddress = Buffer.from(res.getRemoteAddressAsText()).toString();
+        const key = req.getHeader('sec-websocket-key');
+        const offered = req.getHeader('sec-websocket-protocol');
+        const extensions = req.getHeader('sec-websocket-extensions');
+        const origin = req.getHeader('origin');
+        const decision = hooks.upgrade({
+          path: req.getUrl(),
+          origin: origin === '' ? undefined : origin,
+          protocols: offered
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean),
+          remoteAddress,
+        });
+        if (!decision.accept) {
+          res.writeStatus(`${decision.status} Refused`);
+          res.writeHeader('content-type', 'application/json');
+          for (const [k, v] of Object.entries(decision.headers ?? {})) res.writeHeader(k, v);
+          res.end(
+            JSON.stringify({ error: { code: decision.message.split(':')[0], message: decision.message } }),
+            true,
+          );
+          return;
+        }
+        res.upgrade<UserData>(
+          { protocol: decision.protocol, remoteAddress },
+          key,
+          decision.protocol,
+          extensions,
+          context,
+        );
+      },
+      open: (ws) => {
+        const data = ws.getUserData();
+        const sock = new UwsSocket(ws, data.remoteAddress);
+        data.sock = sock;
+        data.handler = hooks.open(sock, data.protocol);
+        // Interned constants instead of per-socket strings: nothing reads them after open.
+        data.protocol = '';
+        data.remoteAddress = '';
+      },
+      message: (ws, message, isBinary) => {
+        const data = ws.getUserData();
+        // The ArrayBuffer is only valid during this callback: copy or decode now.
+        const frame: Frame = isBinary
+          ? new Uint8Array(message.slice(0))
+          : Buffer.from(message).toString('utf8');
+        data.handler?.onMessage(frame, message.byteLength);
+      },
+      close: (ws, code) => {
+        const data = ws.getUserData();
+        if (data.sock) data.sock.closed = true;
+        data.handler?.onClose(code);
+      },
+    });
+    this.app.any('/*', uwsHttpHandler(hooks.http));
+  }
+
+  listen(host: string, port: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.app.listen(host, port, (token) => {
+        if (!token) return reject(new Error(`could not listen on ${host}:${port}`));
+        this.listenSocket = token;
+        resolve(this.uws.us_socket_local_port(token));
+      });
+    });
+  }
+
+  publish(topic: string, frame: Frame): void {
+    this.app.publish(topic, frame, typeof frame !== 'string', false);
+  }
+
+  stopListening(): void {
+    if (this.listenSocket) this.uws.us_listen_socket_close(this.listenSocket);
+    this.listenSocket = undefined;
+  }
+
+  async close(): Promise<void> {
+    // This uWS build has no app.close(): with the listen socket closed and
+    // every WebSocket ended by the gateway, the loop has nothing left to hold.
+    this.stopListening();
+  }
+}
+
+class UwsSocket implements EngineSocket {
+  closed = false;
+
+  constructor(
+    private readonly ws: Uws.WebSocket<UserData>,
+    readonly remoteAddress: string,
+  ) {}
+
+  send(frame: Frame): void {
+    if (this.closed) return;
+    const r = this.ws.send(frame, typeof frame !== 'string', false);
+    // 2: dropped, past maxBackpressure. 0 (queued, below the cap) is normal.
+    if (r === 2) this.ws.getUserData().handler?.onBackpressure();
+  }
+
+  bufferedAmount(): number {
+    return this.closed ? 0 : this.ws.getBufferedAmount();
+  }
+
+  join(topic: string): void {
+    if (!this.closed) this.ws.subscribe(topic);
+  }
+
+  leave(topic: string): void {
+    if (!this.closed) this.ws.unsubscribe(topic);
+  }
+
+  close(code: number, reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.ws.end(code, reason);
+  }
+}

@@ -1,0 +1,203 @@
+import { ShutterError } from '@shutter/protocol';
+import type { HttpRequest as UwsReq, HttpResponse as UwsRes } from '@trufflesuite/uws-js-unofficial';
+import { readAllBody } from './read-all.js';
+import type { HttpHandler, HttpRequest, HttpResponse } from './types.js';
+
+/** Bytes of request body buffered before the socket is paused. */
+const HIGH_WATER = 256 * 1024;
+
+const STATUS_TEXT: Record<number, string> = {
+  200: 'OK',
+  201: 'Created',
+  204: 'No Content',
+  206: 'Partial Content',
+  304: 'Not Modified',
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  409: 'Conflict',
+  410: 'Gone',
+  413: 'Payload Too Large',
+  415: 'Unsupported Media Type',
+  416: 'Range Not Satisfiable',
+  422: 'Unprocessable Entity',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+  504: 'Gateway Timeout',
+};
+
+/**
+ * Adapts a uWebSockets.js request to the engine-neutral interface.
+ * MUST-rules of uWS: the request object is valid only inside this callback,
+ * so everything is read from it at once; onAborted and onData are registered
+ * before returning; after an abort the response is never touched; writes
+ * outside the callback are corked.
+ */
+export function uwsHttpHandler(handler: HttpHandler) {
+  return (res: UwsRes, req: UwsReq): void => {
+    const request = new UwsRequest(res, req);
+    const response = new UwsResponse(res, request);
+    Promise.resolve(handler(request, response)).catch(() => response.end());
+  };
+}
+
+class UwsRequest implements HttpRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly query: URLSearchParams;
+  readonly headers: Record<string, string> = {};
+  readonly remoteAddress: string;
+  readonly signal: AbortSignal;
+  params: Record<string, string> = {};
+  aborted = false;
+
+  private readonly abort = new AbortController();
+  private readonly chunks: Uint8Array[] = [];
+  private buffered = 0;
+  private ended = false;
+  private paused = false;
+  private wake: (() => void) | undefined;
+  private consumed = false;
+
+  constructor(
+    private readonly res: UwsRes,
+    req: UwsReq,
+  ) {
+    this.method = req.getCaseSensitiveMethod().toUpperCase();
+    let path = req.getUrl();
+    try {
+      path = decodeURIComponent(path);
+    } catch {
+      // keep the raw path
+    }
+    this.path = path;
+    this.query = new URLSearchParams(req.getQuery() ?? '');
+    req.forEach((k, v) => {
+      this.headers[k] = this.headers[k] === undefined ? v : `${this.headers[k]}, ${v}`;
+    });
+    this.remoteAddress = Buffer.from(res.getRemoteAddressAsText()).toString();
+    this.signal = this.abort.signal;
+    res.onAborted(() => {
+      this.aborted = true;
+      this.abort.abort();
+      this.wake?.();
+    });
+    const hasBody = this.method !== 'GET' && this.method !== 'HEAD';
+    if (!hasBody) {
+      this.ended = true;
+      return;
+    }
+    res.onData((ab, isLast) => {
+      // The ArrayBuffer is neutered when this callback returns: copy it.
+      if (ab.byteLength > 0) {
+        this.chunks.push(new Uint8Array(ab.slice(0)));
+        this.buffered += ab.byteLength;
+      }
+      if (isLast) this.ended = true;
+      else if (this.buffered > HIGH_WATER && !this.paused) {
+        this.paused = true;
+        res.pause();
+      }
+      this.wake?.();
+    });
+  }
+
+  async *body(): AsyncIterable<Uint8Array> {
+    if (this.consumed) throw new ShutterError('bad_request', 'the request body was already read');
+    this.consumed = true;
+    for (;;) {
+      const next = this.chunks.shift();
+      if (next) {
+        this.buffered -= next.byteLength;
+        if (this.paused && this.buffered < HIGH_WATER / 2 && !this.aborted) {
+          this.paused = false;
+          this.res.resume();
+        }
+        yield next;
+        continue;
+      }
+      if (this.aborted) throw new Error('the client went away');
+      if (this.ended) return;
+      await new Promise<void>((r) => {
+        this.wake = r;
+      });
+      this.wake = undefined;
+    }
+  }
+
+  readAll(maxBytes: number): Promise<Buffer> {
+    return readAllBody(this, maxBytes);
+  }
+}
+
+class UwsResponse implements HttpResponse {
+  private code = 200;
+  private readonly head: [string, string][] = [];
+  private headWritten = false;
+  private done = false;
+
+  constructor(
+    private readonly res: UwsRes,
+    private readonly req: UwsRequest,
+  ) {}
+
+  get finished(): boolean {
+    return this.done || this.req.aborted;
+  }
+
+  status(code: number): this {
+    this.code = code;
+    return this;
+  }
+
+  header(name: string, value: string): this {
+    this.head.push([name.toLowerCase(), value]);
+    return this;
+  }
+
+  private writeHead(): void {
+    if (this.headWritten) return;
+    this.headWritten = true;
+    this.res.writeStatus(`${this.code} ${STATUS_TEXT[this.code] ?? 'Status'}`);
+    for (const [k, v] of this.head) if (k !== 'content-length') this.res.writeHeader(k, v);
+  }
+
+  write(chunk: Uint8Array | string): Promise<void> {
+    if (this.finished) return Promise.reject(new Error('the client went away'));
+    let ok = true;
+    this.res.cork(() => {
+      this.writeHead();
+      if (this.req.method !== 'HEAD') ok = this.res.write(chunk);
+    });
+    if (ok) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      this.res.onWritable(() => {
+        resolve();
+        return true;
+      });
+      this.req.signal.addEventListener('abort', () => reject(new Error('the client went away')), {
+        once: true,
+      });
+    });
+  }
+
+  end(body?: Uint8Array | string): void {
+    if (this.finished) return;
+    this.done = true;
+    this.res.cork(() => {
+      this.writeHead();
+      if (this.req.method === 'HEAD') {
+        const len = this.head.find(([k]) => k === 'content-length')?.[1];
+        this.res.endWithoutBody(len === undefined ? undefined : Number(len));
+      } else this.res.end(body ?? '');
+    });
+  }
+
+  json(status: number, value: unknown): void {
+    this.status(status).header('content-type', 'application/json; charset=utf-8');
+    this.end(JSON.stringify(value));
+  }
+}

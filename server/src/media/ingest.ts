@@ -1,0 +1,11 @@
+/** The port between the upload paths (which store the bytes) and media processing (which records and processes them). */
+export interface MediaIngest {
+  /** Records the upload as a media item and queues processing; returns its id and status. sha256 is known for streamed uploads (hex), unknown for presigned/multipart. */
+  ingest(input: {
+    ownerId: string;
+    objectKey: string;
+    size: number;
+    declaredType: string;
+    sha256?: string;
+  }): Promise<{ mediaId: string; status: 'processing' | 'ready' | 'failed' }>;
+}

@@ -1,0 +1,214 @@
+import { describe, expect, it } from 'vitest';
+import type { Job, JobQueue, JobQueueOptions } from './job-queue.js';
+
+export interface ContractQueue {
+  queue: JobQueue<{ n: number }>;
+  /** Stops consumers and removes everything the queue created. */
+  cleanup(): Promise<void>;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function until<T>(f: () => Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await f();
+    if (v) return v;
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await sleep(20);
+  }
+}
+
+/**
+ * The contract every `JobQueue` adapter passes (see the port's comment).
+ * `leaseMs` is what the adapter can do quickly (JetStream needs ~1 s).
+ */
+export function jobQueueContract(
+  name: string,
+  open: (o: JobQueueOptions) => Promise<ContractQueue>,
+  leaseMs: number,
+) {
+  const opts = (o: Partial<JobQueueOptions> = {}): JobQueueOptions => ({
+    maxAttempts: 3,
+    backoffBaseMs: 100,
+    backoffMaxMs: 1_000,
+    leaseMs: 30_000,
+    ...o,
+  });
+
+  describe(`JobQueue contract: ${name}`, () => {
+    it('runs a job once even when enqueued twice, and shows it done', async () => {
+      const { queue, cleanup } = await open(opts());
+      try {
+        const runs: number[] = [];
+        await queue.enqueue('a1', { n: 1 });
+        await queue.enqueue('a1', { n: 2 });
+        const c = queue.consume(async (j) => {
+          runs.push(j.payload.n);
+        });
+        await until(async () => (await queue.get('a1'))?.status === 'done');
+        await queue.enqueue('a1', { n: 3 });
+        await sleep(300);
+        await c.stop();
+        expect(runs).toEqual([1]);
+        expect(await queue.get('a1')).toMatchObject({
+          id: 'a1',
+          payload: { n: 1 },
+          status: 'done',
+          attempts: 1,
+        });
+        expect(await queue.get('missing')).toBeUndefined();
+      } finally {
+        await cleanup();
+      }
+    });
+
+    it('retries a failing job with exponential backoff until it succeeds', async () => {
+      const { queue, cleanup } = await open(opts({ maxAttempts: 4 }));
+      try {
+        const at: number[] = [];
+        const c = queue.consume(async (j) => {
+          at.push(Date.now());
+          if (j.attempt < 3) throw new Error(`flaky ${j.attempt}`);
+        });
+        await queue.enqueue('r1', { n: 1 });
+        await until(async () => (await queue.get('r1'))?.status === 'done');
+        await c.stop();
+        expect(at).toHaveLength(3);
+        const [t1 = 0, t2 = 0, t3 = 0] = at;
+        expect(t2 - t1).toBeGreaterThanOrEqual(90);
+        expect(t3 - t2).toBeGreaterThanOrEqual(190);
+        expect(await queue.get('r1')).toMatchObject({
+          status: 'done',
+          attempts: 3,
+          lastError: 'Error: flaky 2',
+        });
+      } finally {
+        await cleanup();
+      }
+    });
+
+    it('dead-letters a job after maxAttempts, calls onDead once, never runs it again', async () => {
+      const { queue, cleanup } = await open(opts({ maxAttempts: 3, backoffBaseMs: 20 }));
+      try {
+        let runs = 0;
+        const dead: Job<{ n: number }>[] = [];
+        const c = queue.consume(
+          async () => {
+            runs++;
+            throw new Error('always broken');
+          },
+          { onDead: async (j) => void dead.push(j) },
+        );
+        await queue.enqueue('d1', { n: 7 });
+        await until(async () => dead.length === 1);
+        await sleep(400);
+        await c.stop();
+        expect(runs).toBe(3);
+        expect(dead.map((j) => [j.id, j.payload.n, j.attempt])).toEqual([['d1', 7, 3]]);
+        const s = await queue.get('d1');
+        expect(s).toMatchObject({ status: 'dead', attempts: 3 });
+        expect(s?.lastError).toContain('always broken');
+      } finally {
+        await cleanup();
+      }
+    });
+
+    it('dead-letters at once an error marked retryable: false', async () => {
+      const { queue, cleanup } = await open(opts());
+      try {
+        let runs = 0;
+        const c = queue.consume(async () => {
+          runs++;
+          throw Object.assign(new Error('bad input'), { retryable: false });
+        });
+        await queue.enqueue('p1', { n: 1 });
+        await until(async () => (await queue.get('p1'))?.status === 'dead');
+        await sleep(300);
+        await c.stop();
+        expect(runs).toBe(1);
+      } finally {
+        await cleanup();
+      }
+    });
+
+    it('shows progress while a job runs', async () => {
+      const { queue, cleanup } = await open(opts());
+      try {
+        let release!: () => void;
+        const gate = new Promise<void>((r) => {
+          release = r;
+        });
+        const c = queue.consume(async (j) => {
+          await j.progress('resizing', 40);
+          await gate;
+        });
+        await queue.enqueue('g1', { n: 1 });
+        const s = await until(async () => {
+          const st = await queue.get('g1');
+          return st?.stage === 'resizing' ? st : undefined;
+        });
+        expect(s).toMatchObject({ status: 'running', stage: 'resizing', percent: 40, attempts: 1 });
+        release();
+        await until(async () => (await queue.get('g1'))?.status === 'done');
+        await c.stop();
+      } finally {
+        await cleanup();
+      }
+    });
+
+    it('shares jobs between consumers (two nodes), each job once, within each concurrency limit', async () => {
+      const { queue, cleanup } = await open(opts());
+      try {
+        const seen: string[] = [];
+        let inFlight = 0;
+        let maxInFlight = 0;
+        const handler = async (j: Job<{ n: number }>) => {
+          inFlight++;
+          maxInFlight = Math.max(maxInFlight, inFlight);
+          seen.push(j.id);
+          await sleep(30);
+          inFlight--;
+        };
+        const a = queue.consume(handler, { concurrency: 2 });
+        const b = queue.consume(handler, { concurrency: 2 });
+        const ids = [...Array(16).keys()].map((i) => `c${i}`);
+        await Promise.all(ids.map((id, n) => queue.enqueue(id, { n })));
+        await until(async () => seen.length >= ids.length && (await queue.get('c15'))?.status === 'done');
+        await sleep(200);
+        await Promise.all([a.stop(), b.stop()]);
+        expect([...seen].sort()).toEqual([...ids].sort());
+        expect(maxInFlight).toBeLessThanOrEqual(4);
+        expect(maxInFlight).toBeGreaterThan(1);
+      } finally {
+        await cleanup();
+      }
+    });
+
+    it('hands a job whose lease expired to another worker', async () => {
+      const { queue, cleanup } = await open(opts({ leaseMs }));
+      try {
+        const attempts: number[] = [];
+        let release!: () => void;
+        const stuck = new Promise<void>((r) => {
+          release = r;
+        });
+        const c = queue.consume(
+          async (j) => {
+            attempts.push(j.attempt);
+            if (j.attempt === 1) await stuck;
+          },
+          { concurrency: 2 },
+        );
+        await queue.enqueue('l1', { n: 1 });
+        await until(async () => attempts.length === 2 && (await queue.get('l1'))?.status === 'done');
+        release();
+        await c.stop();
+        expect(attempts).toEqual([1, 2]);
+        expect(await queue.get('l1')).toMatchObject({ status: 'done', attempts: 2 });
+      } finally {
+        await cleanup();
+      }
+    });
+  });
+}

@@ -1,0 +1,281 @@
+import type { Migration, Sql } from '../../sql/index.js';
+import {
+  assertJobId,
+  backoffDelay,
+  type ConsumeOptions,
+  defaultJobQueueOptions,
+  errorText,
+  isPermanent,
+  type Job,
+  type JobConsumer,
+  type JobHandler,
+  type JobQueue,
+  type JobQueueOptions,
+  type JobState,
+  type JobStatus,
+} from './job-queue.js';
+
+/** The table behind every `SqlJobQueue`; one row per job, many queues by name. */
+export const jobQueueMigrations: Migration[] = [
+  {
+    id: 'jobs_001_queue',
+    sql: `CREATE TABLE job_queue (
+      queue text NOT NULL,
+      id text NOT NULL,
+      payload jsonb NOT NULL,
+      status text NOT NULL CHECK (status IN ('queued', 'running', 'done', 'dead')),
+      attempts int NOT NULL DEFAULT 0,
+      max_attempts int NOT NULL,
+      run_at timestamptz NOT NULL DEFAULT now(),
+      locked_until timestamptz,
+      stage text,
+      percent int NOT NULL DEFAULT 0,
+      last_error text,
+      created_at timestamptz NOT NULL DEFAULT now(),
+      updated_at timestamptz NOT NULL DEFAULT now(),
+      PRIMARY KEY (queue, id)
+    )`,
+  },
+  // One statement per migration: PGlite runs each as a prepared statement.
+  {
+    id: 'jobs_002_due',
+    sql: `CREATE INDEX job_queue_due ON job_queue (queue, run_at) WHERE status IN ('queued', 'running')`,
+  },
+];
+
+interface Row extends Record<string, unknown> {
+  id: string;
+  payload: unknown;
+  status: JobStatus;
+  attempts: number;
+  max_attempts: number;
+  stage: string | null;
+  percent: number;
+  last_error: string | null;
+}
+
+export interface SqlJobQueueOptions extends JobQueueOptions {
+  /** How often an idle consumer looks for due jobs enqueued by other nodes or due after a backoff. */
+  pollMs: number;
+}
+
+/**
+ * `JobQueue` over the `Sql` port. A claim is one statement (`UPDATE … WHERE id
+ * IN (SELECT … FOR UPDATE SKIP LOCKED)`), so no transaction stays open while
+ * a handler runs: on PGlite, one connection, that would stall every caller.
+ * The attempt number fences writes: a worker whose lease expired and whose
+ * job was claimed again cannot complete or fail it.
+ */
+export class SqlJobQueue<P> implements JobQueue<P> {
+  readonly kind = 'sql' as const;
+  private readonly o: SqlJobQueueOptions;
+  private readonly consumers = new Set<SqlConsumer<P>>();
+
+  constructor(
+    private readonly sql: Sql,
+    readonly name: string,
+    options: Partial<SqlJobQueueOptions> = {},
+  ) {
+    this.o = { ...defaultJobQueueOptions, pollMs: 250, ...options };
+  }
+
+  async enqueue(id: string, payload: P): Promise<void> {
+    assertJobId(id);
+    await this.sql.query(
+      `INSERT INTO job_queue (queue, id, payload, status, max_attempts) VALUES ($1, $2, $3, 'queued', $4)
+       ON CONFLICT (queue, id) DO NOTHING`,
+      [this.name, id, JSON.stringify(payload), this.o.maxAttempts],
+    );
+    for (const c of this.consumers) c.wake();
+  }
+
+  async get(id: string): Promise<JobState<P> | undefined> {
+    const r = await this.sql.query<Row>('SELECT * FROM job_queue WHERE queue = $1 AND id = $2', [
+      this.name,
+      id,
+    ]);
+    const row = r.rows[0];
+    if (!row) return undefined;
+    return {
+      id: row.id,
+      payload: row.payload as P,
+      status: row.status,
+      attempts: row.attempts,
+      stage: row.stage,
+      percent: row.percent,
+      lastError: row.last_error,
+    };
+  }
+
+  consume(handler: JobHandler<P>, options: ConsumeOptions<P> = {}): JobConsumer {
+    const c = new SqlConsumer(this, handler, options, () => this.consumers.delete(c));
+    this.consumers.add(c);
+    c.start();
+    return c;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.consumers].map((c) => c.stop()));
+  }
+
+  /** Claims up to `n` due jobs (queued and due, or running with an expired lease). */
+  async claim(n: number): Promise<Row[]> {
+    const r = await this.sql.query<Row>(
+      `UPDATE job_queue SET status = 'running', attempts = attempts + 1,
+         locked_until = now() + $3 * interval '1 millisecond', updated_at = now()
+       WHERE queue = $1 AND id IN (
+         SELECT id FROM job_queue
+         WHERE queue = $1 AND ((status = 'queued' AND run_at <= now()) OR (status = 'running' AND locked_until < now()))
+         ORDER BY run_at LIMIT $2 FOR UPDATE SKIP LOCKED)
+       RETURNING *`,
+      [this.name, n, this.o.leaseMs],
+    );
+    return r.rows;
+  }
+
+  async progress(id: string, attempt: number, stage: string, percent: number): Promise<void> {
+    await this.sql.query(
+      `UPDATE job_queue SET stage = $4, percent = $5, locked_until = now() + $6 * interval '1 millisecond', updated_at = now()
+       WHERE queue = $1 AND id = $2 AND attempts = $3 AND status = 'running'`,
+      [this.name, id, attempt, stage, Math.round(percent), this.o.leaseMs],
+    );
+  }
+
+  async complete(id: string, attempt: number): Promise<void> {
+    await this.sql.query(
+      `UPDATE job_queue SET status = 'done', percent = 100, locked_until = NULL, updated_at = now()
+       WHERE queue = $1 AND id = $2 AND attempts = $3 AND status = 'running'`,
+      [this.name, id, attempt],
+    );
+  }
+
+  /** Records a failed attempt; returns true when this call moved the job to dead. */
+  async fail(id: string, attempt: number, maxAttempts: number, err: unknown): Promise<boolean> {
+    const dead = isPermanent(err) || attempt >= maxAttempts;
+    const r = await this.sql.query(
+      `UPDATE job_queue SET status = $4, last_error = $5, locked_until = NULL, updated_at = now(),
+         run_at = now() + $6 * interval '1 millisecond'
+       WHERE queue = $1 AND id = $2 AND attempts = $3 AND status = 'running'`,
+      [
+        this.name,
+        id,
+        attempt,
+        dead ? 'dead' : 'queued',
+        errorText(err),
+        dead ? 0 : backoffDelay(this.o, attempt),
+      ],
+    );
+    return dead && r.rowCount > 0;
+  }
+
+  get pollMs(): number {
+    return this.o.pollMs;
+  }
+}
+
+class SqlConsumer<P> implements JobConsumer {
+  private running = 0;
+  private stopped = false;
+  private readonly inFlight = new Set<Promise<void>>();
+  private wakeUp: (() => void) | undefined;
+  private woken = false;
+  private loop: Promise<void> | undefined;
+  private readonly concurrency: number;
+
+  constructor(
+    private readonly q: SqlJobQueue<P>,
+    private readonly handler: JobHandler<P>,
+    private readonly options: ConsumeOptions<P>,
+    private readonly onStop: () => void,
+  ) {
+    this.concurrency = Math.max(1, options.concurrency ?? 1);
+  }
+
+  start(): void {
+    this.loop = this.run();
+  }
+
+  wake(): void {
+    if (this.wakeUp) this.wakeUp();
+    else this.woken = true;
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopped) {
+      const free = this.concurrency - this.running;
+      let claimed: Row[] = [];
+      if (free > 0) {
+        try {
+          claimed = await this.q.claim(free);
+        } catch {
+          // The database is unreachable for now: poll again later.
+        }
+      }
+      for (const row of claimed) this.track(this.handle(row));
+      // Claimed fewer than asked (none due) or all slots busy: wait for a
+      // wake-up (local enqueue, a slot freed) or the next poll.
+      await this.idle();
+    }
+  }
+
+  private idle(): Promise<void> {
+    if (this.woken) {
+      this.woken = false;
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve) => {
+      const t = setTimeout(done, this.q.pollMs);
+      function done() {
+        clearTimeout(t);
+        resolve();
+      }
+      this.wakeUp = done;
+    }).then(() => {
+      this.wakeUp = undefined;
+    });
+  }
+
+  private track(p: Promise<void>): void {
+    this.running++;
+    this.inFlight.add(p);
+    void p.finally(() => {
+      this.running--;
+      this.inFlight.delete(p);
+      this.wake();
+    });
+  }
+
+  private async handle(row: Row): Promise<void> {
+    const job: Job<P> = {
+      id: row.id,
+      payload: row.payload as P,
+      attempt: row.attempts,
+      progress: (stage, percent) => this.q.progress(row.id, row.attempts, stage, percent),
+    };
+    if (row.attempts > row.max_attempts) {
+      // Every attempt so far outlived its lease (a worker crashed mid-job).
+      await this.failed(job, row, new Error('lease expired on every attempt'));
+      return;
+    }
+    try {
+      await this.handler(job);
+    } catch (err) {
+      await this.failed(job, row, err);
+      return;
+    }
+    await this.q.complete(row.id, row.attempts).catch(() => {});
+  }
+
+  private async failed(job: Job<P>, row: Row, err: unknown): Promise<void> {
+    const dead = await this.q.fail(row.id, row.attempts, row.max_attempts, err).catch(() => false);
+    if (dead && this.options.onDead) await this.options.onDead(job, err).catch(() => {});
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.wake();
+    await this.loop;
+    await Promise.all(this.inFlight);
+    this.onStop();
+  }
+}

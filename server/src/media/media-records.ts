@@ -1,0 +1,208 @@
+import type { Migration, Sql } from '../sql/index.js';
+
+/** One statement per migration: PGlite runs each as a prepared statement. */
+export const mediaMigrations: Migration[] = [
+  {
+    id: 'media_001_items',
+    sql: `CREATE TABLE media_items (
+      id text PRIMARY KEY,
+      owner_id text NOT NULL,
+      sha256 text,
+      status text NOT NULL CHECK (status IN ('processing', 'ready', 'failed')),
+      failure_code text,
+      failure_reason text,
+      original_key text NOT NULL,
+      original_bytes bigint NOT NULL,
+      declared_type text NOT NULL,
+      format text,
+      width int,
+      height int,
+      variants jsonb NOT NULL DEFAULT '[]',
+      placeholder text,
+      created_at timestamptz NOT NULL DEFAULT now(),
+      updated_at timestamptz NOT NULL DEFAULT now(),
+      ready_at timestamptz
+    )`,
+  },
+  {
+    id: 'media_002_sha',
+    sql: 'CREATE INDEX media_items_sha ON media_items (sha256, status) WHERE sha256 IS NOT NULL',
+  },
+  { id: 'media_003_owner', sql: 'CREATE INDEX media_items_owner ON media_items (owner_id, created_at DESC)' },
+];
+
+export type MediaStatus = 'processing' | 'ready' | 'failed';
+
+export interface MediaVariant {
+  /** The long-edge size asked for; the variant's long edge is at most this (never upscaled). */
+  size: number;
+  format: 'webp' | 'jpeg';
+  /** Content-addressed object key: `media/v/<sha256 of the bytes>.<ext>`. */
+  key: string;
+  bytes: number;
+  width: number;
+  height: number;
+}
+
+export interface MediaItem {
+  id: string;
+  ownerId: string;
+  sha256: string | null;
+  status: MediaStatus;
+  failureCode: string | null;
+  failureReason: string | null;
+  originalKey: string;
+  originalBytes: number;
+  declaredType: string;
+  /** The sniffed type of the original (jpeg, png, webp, gif, tiff, avif). */
+  format: string | null;
+  /** Of the original, after auto-orientation. */
+  width: number | null;
+  height: number | null;
+  variants: MediaVariant[];
+  /** ThumbHash, base64. */
+  placeholder: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+  readyAt: Date | null;
+}
+
+export interface ProcessedResult {
+  sha256: string;
+  format: string;
+  width: number;
+  height: number;
+  variants: MediaVariant[];
+  placeholder: string;
+}
+
+type Row = Record<string, unknown>;
+
+function toItem(r: Row): MediaItem {
+  return {
+    id: r.id as string,
+    ownerId: r.owner_id as string,
+    sha256: (r.sha256 as string | null) ?? null,
+    status: r.status as MediaStatus,
+    failureCode: (r.failure_code as string | null) ?? null,
+    failureReason: (r.failure_reason as string | null) ?? null,
+    originalKey: r.original_key as string,
+    originalBytes: Number(r.original_bytes),
+    declaredType: r.declared_type as string,
+    format: (r.format as string | null) ?? null,
+    width: (r.width as number | null) ?? null,
+    height: (r.height as number | null) ?? null,
+    variants: (r.variants as MediaVariant[] | null) ?? [],
+    placeholder: (r.placeholder as string | null) ?? null,
+    createdAt: new Date(r.created_at as string | Date),
+    updatedAt: new Date(r.updated_at as string | Date),
+    readyAt: r.ready_at ? new Date(r.ready_at as string | Date) : null,
+  };
+}
+
+/**
+ * Media items in the relational store. Every write is one statement (no
+ * transaction held open: PGlite is one connection). An item's content is
+ * keyed by its SHA-256: finishing the processing of one item finishes every
+ * item of the same content still processing.
+ */
+export class MediaRecords {
+  constructor(private readonly sql: Sql) {}
+
+  async get(id: string): Promise<MediaItem | undefined> {
+    const r = await this.sql.query('SELECT * FROM media_items WHERE id = $1', [id]);
+    return r.rows[0] ? toItem(r.rows[0]) : undefined;
+  }
+
+  async insertProcessing(i: {
+    id: string;
+    ownerId: string;
+    sha256: string | null;
+    originalKey: string;
+    originalBytes: number;
+    declaredType: string;
+  }): Promise<void> {
+    await this.sql.query(
+      `INSERT INTO media_items (id, owner_id, sha256, status, original_key, original_bytes, declared_type)
+       VALUES ($1, $2, $3, 'processing', $4, $5, $6)`,
+      [i.id, i.ownerId, i.sha256, i.originalKey, i.originalBytes, i.declaredType],
+    );
+  }
+
+  /**
+   * Inserts an item as a copy of a ready item of the same content (same
+   * SHA-256 and size), sharing its original and variants. Returns the new
+   * item, or undefined when no such item exists.
+   */
+  async insertFromReady(i: {
+    id: string;
+    ownerId: string;
+    sha256: string;
+    originalBytes: number;
+    declaredType: string;
+  }): Promise<MediaItem | undefined> {
+    const r = await this.sql.query(
+      `INSERT INTO media_items (id, owner_id, sha256, status, original_key, original_bytes, declared_type,
+         format, width, height, variants, placeholder, ready_at)
+       SELECT $1, $2, sha256, 'ready', original_key, original_bytes, $3, format, width, height, variants, placeholder, now()
+       FROM media_items WHERE sha256 = $4 AND status = 'ready' AND original_bytes = $5
+       ORDER BY created_at LIMIT 1
+       RETURNING *`,
+      [i.id, i.ownerId, i.declaredType, i.sha256, i.originalBytes],
+    );
+    return r.rows[0] ? toItem(r.rows[0]) : undefined;
+  }
+
+  /** Finishes a processing item from a ready item of the same content, if there is one. */
+  async completeFromReady(id: string, sha256: string): Promise<MediaItem | undefined> {
+    const r = await this.sql.query(
+      `UPDATE media_items m SET status = 'ready', sha256 = s.sha256, original_key = s.original_key, format = s.format,
+         width = s.width, height = s.height, variants = s.variants, placeholder = s.placeholder,
+         ready_at = now(), updated_at = now()
+       FROM (SELECT * FROM media_items WHERE sha256 = $2 AND status = 'ready' ORDER BY created_at LIMIT 1) s
+       WHERE m.id = $1 AND m.status = 'processing'
+       RETURNING m.*`,
+      [id, sha256],
+    );
+    return r.rows[0] ? toItem(r.rows[0]) : undefined;
+  }
+
+  /**
+   * Marks `id` and every item of the same content still processing ready,
+   * all pointing at `originalKey` (the one stored copy). Returns the items it
+   * changed, each with the original key it had before (a duplicate to delete
+   * when it differs).
+   */
+  async markReady(
+    id: string,
+    originalKey: string,
+    p: ProcessedResult,
+  ): Promise<(MediaItem & { previousKey: string })[]> {
+    const r = await this.sql.query(
+      `WITH old AS (
+         SELECT id, original_key FROM media_items
+         WHERE status = 'processing' AND (id = $1 OR sha256 = $2) FOR UPDATE)
+       UPDATE media_items m SET status = 'ready', sha256 = $2, format = $3, width = $4, height = $5, variants = $6,
+         placeholder = $7, original_key = $8, failure_code = NULL, failure_reason = NULL, ready_at = now(), updated_at = now()
+       FROM old WHERE m.id = old.id
+       RETURNING m.*, old.original_key AS previous_key`,
+      [id, p.sha256, p.format, p.width, p.height, JSON.stringify(p.variants), p.placeholder, originalKey],
+    );
+    return r.rows.map((row) => ({ ...toItem(row), previousKey: row.previous_key as string }));
+  }
+
+  /**
+   * Marks `id` failed, and with it every item of the same content still
+   * processing when the failure belongs to the content (`sha256` given).
+   */
+  async markFailed(id: string, code: string, reason: string, sha256?: string): Promise<MediaItem[]> {
+    const r = await this.sql.query(
+      `UPDATE media_items SET status = 'failed', failure_code = $2, failure_reason = $3,
+         sha256 = COALESCE($4, sha256), updated_at = now()
+       WHERE status = 'processing' AND (id = $1 OR ($4::text IS NOT NULL AND sha256 = $4))
+       RETURNING *`,
+      [id, code, reason, sha256 ?? null],
+    );
+    return r.rows.map(toItem);
+  }
+}

@@ -1,0 +1,83 @@
+import type { NatsConnection } from '@nats-io/transport-node';
+import { ShutterError } from '@shutter/protocol';
+import type { TokenVerifier } from '../auth/tokens.js';
+import type { Config } from '../config/index.js';
+import type { HttpRouter } from '../http/router.js';
+import type { HttpRequest } from '../http/types.js';
+import type { Logger } from '../log.js';
+import { migrate, type Sql } from '../sql/index.js';
+import type { StreamPublisher } from '../streams/publisher.js';
+import { createJobQueue } from './jobs/index.js';
+import { createMediaService, type MediaJob, type MediaService } from './media-service.js';
+import { MEDIA_QUEUE, mediaProcessingMigrations, mediaProcessingOptions } from './processing/options.js';
+import { startProcessingWorker } from './processing/worker.js';
+import { createBlobStore } from './store/create-blob-store.js';
+import { createUploadRoutes, uploadMigrations } from './uploads/index.js';
+
+export interface MediaDeps {
+  config: Config;
+  sql: Sql;
+  /** Present in a cluster: processing jobs go to a JetStream work queue shared by every node. */
+  nc: NatsConnection | undefined;
+  publisher: StreamPublisher;
+  verifier: TokenVerifier;
+  router: HttpRouter;
+  log: Logger;
+}
+
+export interface Media {
+  service: MediaService;
+  stop(): Promise<void>;
+}
+
+/** Bearer JWT of the `Authorization` header, verified like a socket's `hello`. */
+export function bearerAuthenticator(verifier: TokenVerifier) {
+  return async (req: HttpRequest): Promise<{ userId: string }> => {
+    const m = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '');
+    if (!m) throw new ShutterError('unauthenticated', 'send Authorization: Bearer <token>');
+    return { userId: (await verifier.verify(m[1]!)).userId };
+  };
+}
+
+/**
+ * The media path of one node: object store, upload routes and their sweeper,
+ * the processing queue and this node's worker, and `GET /v1/media/:id`.
+ */
+export async function startMedia(deps: MediaDeps): Promise<Media> {
+  const { config, sql, log } = deps;
+  await migrate(sql, [...uploadMigrations, ...mediaProcessingMigrations]);
+  const store = createBlobStore(config);
+  const options = mediaProcessingOptions(config.media);
+  const queue = await createJobQueue<MediaJob>(
+    deps.nc ? { kind: 'nats', nc: deps.nc } : { kind: 'sql', sql },
+    deps.nc ? `${config.services.namespace}_${MEDIA_QUEUE}` : MEDIA_QUEUE,
+    options.queue,
+  );
+  const service = createMediaService({ sql, blobs: store, queue, publisher: deps.publisher, log });
+  const authenticate = bearerAuthenticator(deps.verifier);
+  const uploads = createUploadRoutes({ sql, store, ingest: service, log, media: config.media, authenticate });
+  uploads.mount(deps.router);
+  deps.router.on('GET', '/v1/media/:id', async (req, res) => {
+    const { userId } = await authenticate(req);
+    const item = await service.get(req.params.id ?? '');
+    if (!item || item.ownerId !== userId)
+      throw new ShutterError('not_found', 'no media item with that id is yours');
+    res.json(200, item);
+  });
+  uploads.sweeper.start();
+  const worker = startProcessingWorker({
+    sql,
+    blobs: store,
+    queue,
+    publisher: deps.publisher,
+    log,
+    ...options.worker,
+  });
+  return {
+    service,
+    async stop() {
+      await uploads.sweeper.stop();
+      await worker.stop();
+    },
+  };
+}

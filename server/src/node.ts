@@ -1,0 +1,271 @@
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { type NatsConnection, connect as natsConnect } from '@nats-io/transport-node';
+import {
+  ActorSystem,
+  type Bus,
+  ClusterNode,
+  CounterActor,
+  MemoryBus,
+  SingleNodePlacement,
+} from '@shutter/actors';
+import { hardenMsgpackDecoding } from '@shutter/protocol';
+import { Redis } from 'ioredis';
+import { NatsBus } from './adapters/nats-bus.js';
+import { NatsShardMapStore } from './adapters/nats-shard-map.js';
+import { RedisStreamLog } from './adapters/redis-stream-log.js';
+import { SqlStateStore, stateStoreMigrations } from './adapters/sql-state-store.js';
+import { devSecret, HsMinter, JwtVerifier, type TokenMinter } from './auth/tokens.js';
+import type { Config } from './config/index.js';
+import { defaultAuthorizer, type SubscribeAuthorizer } from './gateway/authorize.js';
+import type { WsEngine } from './gateway/engine.js';
+import { Gateway } from './gateway/gateway.js';
+import { MemoryIdempotencyStore } from './gateway/idempotency.js';
+import { systemMethods } from './gateway/system-methods.js';
+import { UwsEngineImpl } from './gateway/uws-engine.js';
+import { WsEngineImpl } from './gateway/ws-engine.js';
+import { mountCoreRoutes } from './http/core-routes.js';
+import { withCors } from './http/cors.js';
+import { HttpRouter } from './http/router.js';
+import { createLogger, type Logger } from './log.js';
+import { startMedia } from './media/start-media.js';
+import { Metrics } from './metrics.js';
+import { migrate, PgliteSql, PgSql, type Sql } from './sql/index.js';
+import { MemoryStreamLog } from './streams/memory-stream-log.js';
+import { StreamHub } from './streams/stream-hub.js';
+import type { StreamLog } from './streams/stream-log.js';
+
+export interface ShutterNode {
+  readonly config: Config;
+  readonly port: number;
+  readonly url: string;
+  readonly log: Logger;
+  readonly gateway: Gateway;
+  readonly hub: StreamHub;
+  readonly metrics: Metrics;
+  readonly actors: ActorSystem;
+  readonly sql: Sql;
+  /** Present with CLUSTER=true. */
+  readonly cluster: ClusterNode | undefined;
+  /** Mints tokens when development tokens are on. */
+  readonly minter: TokenMinter | undefined;
+  /** Graceful: stop admitting, tell clients to go elsewhere, release services. */
+  shutdown(): Promise<void>;
+}
+
+export interface NodeOptions {
+  logger?: Logger;
+  authorize?: SubscribeAuthorizer;
+}
+
+/**
+ * The composition root of one node: the only place that knows which
+ * adapter stands behind each port. Embedded defaults for every empty setting.
+ */
+export async function startNode(config: Config, options: NodeOptions = {}): Promise<ShutterNode> {
+  hardenMsgpackDecoding();
+  const g = config.gateway;
+  const s = config.services;
+  const log = options.logger ?? createLogger(s.logLevel, g.nodeId);
+  const closers: (() => Promise<void>)[] = [];
+
+  let nc: NatsConnection | undefined;
+  if (s.natsUrl) {
+    nc = await natsConnect({
+      servers: s.natsUrl,
+      name: g.nodeId,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 250,
+    });
+  }
+  const bus: Bus = nc ? new NatsBus(nc, s.namespace) : new MemoryBus();
+  closers.push(() => bus.close());
+
+  const sql = await openSql(config);
+  closers.push(() => sql.close());
+  await migrate(sql, [...stateStoreMigrations]);
+
+  const c = config.actors;
+  let cluster: ClusterNode | undefined;
+  if (s.cluster && nc) {
+    cluster = new ClusterNode({
+      nodeId: `${g.nodeId}-${randomBytes(2).toString('hex')}`,
+      store: await NatsShardMapStore.open(nc, `${s.namespace}_shards`),
+      bus,
+      subjectPrefix: 'actors',
+      shardCount: c.shardCount,
+      heartbeatMs: c.heartbeatMs,
+      leaseMs: c.leaseMs,
+      handoffTimeoutMs: c.handoffTimeoutMs,
+      log: (event, fields) => log.info({ ...fields, event }, `cluster ${event}`),
+    });
+  }
+  const actors = new ActorSystem({
+    store: new SqlStateStore(sql),
+    placement: cluster ?? new SingleNodePlacement(c.shardCount),
+    idleMs: c.idleMs,
+    defaultDeadlineMs: c.askTimeoutMs,
+    onError: (err, ctx) => log.error({ err, ...ctx }, 'actor error'),
+  }).register(CounterActor);
+  if (cluster) await cluster.start(actors);
+
+  const logOptions = { maxEvents: g.historySize, ttlSeconds: g.historyTtlSeconds };
+  let streamLog: StreamLog;
+  if (s.redisUrl) {
+    const redis = new Redis(s.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2 });
+    await redis.connect();
+    streamLog = new RedisStreamLog(redis, s.namespace, logOptions);
+    closers.push(async () => {
+      await redis.quit();
+    });
+  } else streamLog = new MemoryStreamLog(logOptions);
+  closers.push(() => streamLog.close());
+
+  const a = config.auth;
+  const secret = a.jwtSecret
+    ? new TextEncoder().encode(a.jwtSecret)
+    : a.jwtPublicKey
+      ? undefined
+      : devSecret(s.dataDir);
+  const verifier = new JwtVerifier({
+    ...(secret ? { secret } : {}),
+    ...(a.jwtPublicKey ? { publicKeyPem: a.jwtPublicKey } : {}),
+    ...(a.issuer ? { issuer: a.issuer } : {}),
+    audience: a.audience,
+  });
+  const minter =
+    a.devTokens && secret ? new HsMinter(secret, a.issuer || undefined, a.audience[0]) : undefined;
+
+  let engine: WsEngine | undefined;
+  const hub = new StreamHub(bus, streamLog, { publish: (t, f) => engine?.publish(t, f) }, g.historySize);
+  const gateway = new Gateway({
+    limits: g,
+    nodeId: g.nodeId,
+    verifier,
+    hub,
+    methods: { ...systemMethods(actors, new MemoryIdempotencyStore(10 * 60_000), c.askTimeoutMs) },
+    authorize: options.authorize ?? defaultAuthorizer,
+    log,
+  });
+
+  const metrics = new Metrics(g.nodeId);
+  metrics.addSource(
+    'gateway',
+    'WebSocket gateway',
+    () => ({
+      ...gateway.counters,
+      connections: gateway.connectionCount,
+    }),
+    ['connections'],
+  );
+  metrics.addSource('streams', 'Stream fan-out on this node', () => hub.stats, ['streams']);
+  metrics.addSource('actors', 'Actor runtime', () => flatNumbers(actors.stats()), [
+    'activations',
+    'mailboxDepth',
+    'turnTimeMeanMs',
+    'turnTimeMaxMs',
+    'turnTimeP50Ms',
+    'turnTimeP99Ms',
+  ]);
+  if (cluster) {
+    const cl = cluster;
+    metrics.addSource('cluster', 'Actor cluster', () => flatNumbers(cl.stats()), [
+      'ownedShards',
+      'assignedShards',
+      'members',
+    ]);
+  }
+
+  let ready = false;
+  const router = new HttpRouter(log, g.exposeErrors);
+  metrics.mount(router);
+  mountCoreRoutes(router, {
+    isReady: () => ready,
+    minter,
+    publisher: hub,
+    adminToken: a.adminToken,
+    nodeId: g.nodeId,
+  });
+
+  const media = await startMedia({ config, sql, nc, publisher: hub, verifier, router, log });
+  closers.push(() => media.stop());
+
+  const limits = {
+    // Engines cut far-oversized frames themselves (1009); between the documented
+    // limit and this cap the gateway answers frame_too_large (4413).
+    maxPayloadBytes: g.maxFrameBytes * 2,
+    maxBackpressureBytes: g.sendBufferBytes,
+    maxHeaderBytes: g.maxHeaderBytes,
+    maxHeaders: g.maxHeaders,
+    upgradeTimeoutMs: g.upgradeTimeoutMs,
+  };
+  const hooks = gateway.hooks(withCors(g.origins, (req, res) => router.handle(req, res)));
+  engine = g.transport === 'uws' ? new UwsEngineImpl(hooks, limits) : new WsEngineImpl(hooks, limits);
+  gateway.start(engine);
+  const port = await engine.listen(g.host, g.port);
+  ready = true;
+  const host = g.host === '0.0.0.0' || g.host === '::' ? '127.0.0.1' : g.host;
+  log.info(
+    {
+      port,
+      transport: engine.name,
+      bus: s.natsUrl ? 'nats' : 'memory',
+      history: s.redisUrl ? 'redis' : 'memory',
+    },
+    'node started',
+  );
+
+  let shuttingDown: Promise<void> | undefined;
+  return {
+    config,
+    port,
+    url: `http://${host}:${port}`,
+    log,
+    gateway,
+    hub,
+    metrics,
+    minter,
+    actors,
+    sql,
+    cluster,
+    shutdown() {
+      shuttingDown ??= (async () => {
+        ready = false;
+        // Stop admitting, hand shards off while the bus still works, then send clients elsewhere.
+        engine?.stopListening();
+        if (cluster) await cluster.drain().catch((err: unknown) => log.warn({ err }, 'drain failed'));
+        await gateway.close();
+        await actors.stop();
+        if (cluster) await cluster.stop();
+        for (const c of closers.reverse())
+          await c().catch((err: unknown) => log.warn({ err }, 'close failed'));
+        log.info('node stopped');
+      })();
+      return shuttingDown;
+    },
+  };
+}
+
+async function openSql(config: Config): Promise<Sql> {
+  const s = config.services;
+  if (s.databaseUrl) {
+    const pg = new PgSql(s.databaseUrl, s.namespace);
+    await pg.ensureSchema();
+    return pg;
+  }
+  return PgliteSql.open(join(s.dataDir, 'pglite'), s.namespace);
+}
+
+/** Numeric fields of a stats object, one level of nesting flattened (`turnTime.p99` → `turnTimeP99`). */
+function flatNumbers(o: object): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(o)) {
+    if (typeof v === 'number') out[k] = v;
+    else if (v && typeof v === 'object' && !Array.isArray(v)) {
+      for (const [k2, v2] of Object.entries(v)) {
+        if (typeof v2 === 'number') out[`${k}${k2.charAt(0).toUpperCase()}${k2.slice(1)}`] = v2;
+      }
+    }
+  }
+  return out;
+}

@@ -1,0 +1,4 @@
+export { migrate } from './migrate.js';
+export { PgSql } from './pg-sql.js';
+export { PgliteSql } from './pglite-sql.js';
+export type { Migration, Sql, SqlQueryable, SqlResult } from './sql.js';

@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest';
+import type { StreamLog, StreamLogOptions } from './stream-log.js';
+
+/** The contract every `StreamLog` adapter passes (see the port's comment). */
+export function streamLogContract(
+  name: string,
+  open: (o: StreamLogOptions) => Promise<StreamLog>,
+  unique: () => string,
+) {
+  describe(`StreamLog contract: ${name}`, () => {
+    it('creates an epoch at seq 0 on head and numbers appends 1, 2, 3 atomically', async () => {
+      const log = await open({ maxEvents: 100, ttlSeconds: 60 });
+      const s = `topic:${unique()}`;
+      const h = await log.head(s);
+      expect(h.seq).toBe(0);
+      const evs = await Promise.all([...Array(20).keys()].map((i) => log.append(s, { i }, 1000 + i)));
+      expect(evs.map((e) => e.seq).sort((a, b) => a - b)).toEqual([...Array(20).keys()].map((i) => i + 1));
+      expect(new Set(evs.map((e) => e.epoch))).toEqual(new Set([h.epoch]));
+      expect(await log.head(s)).toEqual({ epoch: h.epoch, seq: 20 });
+      await log.close();
+    });
+
+    it('reads exactly what came after a position, with data and ts', async () => {
+      const log = await open({ maxEvents: 100, ttlSeconds: 60 });
+      const s = `topic:${unique()}`;
+      for (let i = 1; i <= 10; i++) await log.append(s, { n: i, text: `e${i}` }, i);
+      const { epoch } = await log.head(s);
+      const r = await log.readAfter(s, { epoch, seq: 7 }, 100);
+      expect(r.status).toBe('ok');
+      if (r.status !== 'ok') return;
+      expect(r.events.map((e) => [e.seq, e.data, e.ts])).toEqual([
+        [8, { n: 8, text: 'e8' }, 8],
+        [9, { n: 9, text: 'e9' }, 9],
+        [10, { n: 10, text: 'e10' }, 10],
+      ]);
+      const none = await log.readAfter(s, { epoch, seq: 10 }, 100);
+      expect(none).toMatchObject({ status: 'ok', events: [] });
+      await log.close();
+    });
+
+    it('answers refetch when the history no longer reaches, the epoch differs, the position is ahead or past the limit', async () => {
+      const log = await open({ maxEvents: 5, ttlSeconds: 60 });
+      const s = `topic:${unique()}`;
+      for (let i = 1; i <= 200; i++) await log.append(s, i, i);
+      const { epoch } = await log.head(s);
+      expect((await log.readAfter(s, { epoch, seq: 1 }, 1000)).status).toBe('refetch');
+      expect((await log.readAfter(s, { epoch: 'other', seq: 199 }, 1000)).status).toBe('refetch');
+      expect((await log.readAfter(s, { epoch, seq: 201 }, 1000)).status).toBe('refetch');
+      expect((await log.readAfter(s, { epoch, seq: 197 }, 2)).status).toBe('refetch');
+      const ok = await log.readAfter(s, { epoch, seq: 198 }, 1000);
+      expect(ok.status).toBe('ok');
+      if (ok.status === 'ok') expect(ok.events.map((e) => e.data)).toEqual([199, 200]);
+      await log.close();
+    });
+  });
+}

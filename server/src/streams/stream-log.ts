@@ -1,0 +1,49 @@
+/**
+ * The bounded history of every stream: assigns each event its seq, keeps the
+ * newest events for resume, and answers "what came after (epoch, seq)".
+ * Adapters: `MemoryStreamLog` (one node; the embedded default) and
+ * `RedisStreamLog` (shared by every node, so a client resumes anywhere).
+ * Both pass `streamLogContract`.
+ *
+ * Contract:
+ * - A stream's epoch is created with its first event and changes only when
+ *   its history is lost (expired after `ttlSeconds` without events, or the
+ *   store was wiped). seq starts at 1 in each epoch and grows by exactly 1.
+ * - `append` is atomic: concurrent appends to one stream get distinct,
+ *   consecutive seqs.
+ * - `head` of a stream that has no history yet creates its epoch at seq 0,
+ *   so a subscriber's first position is stable.
+ * - `readAfter(from)` answers `ok` with every event after `from.seq` (at most
+ *   `limit`, oldest first) when the epoch matches and the history still
+ *   reaches `from.seq + 1`; otherwise `refetch` with the current head.
+ */
+export interface StreamLog {
+  append(stream: string, data: unknown, ts: number): Promise<StoredEvent>;
+  head(stream: string): Promise<StreamHead>;
+  readAfter(stream: string, from: StreamHead, limit: number): Promise<ReadResult>;
+  close(): Promise<void>;
+}
+
+export interface StreamHead {
+  epoch: string;
+  seq: number;
+}
+
+export interface StoredEvent {
+  stream: string;
+  epoch: string;
+  seq: number;
+  ts: number;
+  data: unknown;
+}
+
+export type ReadResult =
+  | { status: 'ok'; head: StreamHead; events: StoredEvent[] }
+  | { status: 'refetch'; head: StreamHead };
+
+export interface StreamLogOptions {
+  /** Events kept per stream. */
+  maxEvents: number;
+  /** A stream with no event for this long loses its history (and its epoch). */
+  ttlSeconds: number;
+}

@@ -1,0 +1,75 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { migrate, PgliteSql, PgSql, type Sql } from '../src/sql/index.js';
+import { postgresUrl, uniqueName } from './services.js';
+
+const migrations = [
+  { id: 't_001', sql: 'CREATE TABLE things (id int PRIMARY KEY, name text NOT NULL)' },
+  {
+    id: 't_002',
+    sql: 'ALTER TABLE things ADD COLUMN n int NOT NULL DEFAULT 0; CREATE INDEX things_n ON things (n);',
+  },
+];
+
+async function sqlContract(open: () => Promise<Sql>, cleanup: (s: Sql) => Promise<void>) {
+  const sql = await open();
+  try {
+    expect(await migrate(sql, migrations)).toEqual(['t_001', 't_002']);
+    expect(await migrate(sql, migrations)).toEqual([]);
+    await sql.query('INSERT INTO things (id, name) VALUES ($1, $2)', [1, 'a']);
+    await expect(
+      sql.transaction(async (tx) => {
+        await tx.query('UPDATE things SET n = n + 1 WHERE id = 1');
+        throw new Error('abort');
+      }),
+    ).rejects.toThrow('abort');
+    expect((await sql.query<{ n: number }>('SELECT n FROM things WHERE id = 1')).rows[0]?.n).toBe(0);
+    await sql.transaction(async (tx) => {
+      await tx.query('UPDATE things SET n = n + 5 WHERE id = 1');
+    });
+    const r = await sql.query<{ n: number }>('SELECT n FROM things WHERE id = 1');
+    expect(r.rows[0]?.n).toBe(5);
+    expect((await sql.query('UPDATE things SET n = 0')).rowCount).toBe(1);
+  } finally {
+    await cleanup(sql);
+  }
+}
+
+describe('Sql adapters', () => {
+  const schemas: string[] = [];
+  afterAll(async () => {
+    const admin = new PgSql(postgresUrl, 'public', 1);
+    for (const s of schemas) await admin.query(`DROP SCHEMA IF EXISTS ${s} CASCADE`);
+    await admin.close();
+  });
+
+  it('PgSql: migrations, transactions, rollback', async () => {
+    const schema = uniqueName('sql');
+    schemas.push(schema);
+    await sqlContract(
+      async () => {
+        const s = new PgSql(postgresUrl, schema);
+        await s.ensureSchema();
+        return s;
+      },
+      (s) => s.close(),
+    );
+  });
+
+  it('PgSql: two nodes migrating at once apply each migration once', async () => {
+    const schema = uniqueName('sql');
+    schemas.push(schema);
+    const a = new PgSql(postgresUrl, schema);
+    const b = new PgSql(postgresUrl, schema);
+    await a.ensureSchema();
+    const [ra, rb] = await Promise.all([migrate(a, migrations), migrate(b, migrations)]);
+    expect([...ra, ...rb].sort()).toEqual(['t_001', 't_002']);
+    await Promise.all([a.close(), b.close()]);
+  });
+
+  it('PgliteSql (in memory): migrations, transactions, rollback', async () => {
+    await sqlContract(
+      () => PgliteSql.open(undefined, 'shutter'),
+      (s) => s.close(),
+    );
+  });
+});
