@@ -17,6 +17,13 @@ export interface UploadView {
   parts?: UploadPart[];
   /** Part numbers still to upload (multipart). */
   missing?: number[];
+  /**
+   * What the store holds at the upload URL (a pending single PUT, in
+   * `GET /v1/uploads/:id` only): `null` when nothing arrived, else the
+   * object's size, whatever it is (complete checks it against `size`). Left
+   * out when the store could not be asked.
+   */
+  received?: { size: number } | null;
   media?: { id: string; status: string };
 }
 

@@ -78,7 +78,13 @@ export class UploadService {
 
   async status(ownerId: string, id: string): Promise<UploadView> {
     const rec = await this.own(ownerId, id);
-    return view(rec, rec.mode === 'multipart' ? await this.d.repo.parts(id) : undefined);
+    if (rec.mode === 'multipart') return view(rec, await this.d.repo.parts(id));
+    const v = view(rec);
+    if (rec.mode === 'single' && rec.status === 'pending') {
+      const received = await this.received(rec);
+      if (received !== undefined) v.received = received;
+    }
+    return v;
   }
 
   /** Presigned URLs for parts (multipart) or for the whole object (single: part 1). */
@@ -239,6 +245,21 @@ export class UploadService {
       this.d.log.warn({ err, uploadId: rec.id }, 'deleting the upload object failed; will retry');
     });
     await this.d.repo.cleanupAttempted(rec.id, done);
+  }
+
+  /**
+   * What the store holds of a single-PUT upload: its size, `null` when
+   * nothing arrived, `undefined` when the store could not be asked (the
+   * status then says nothing, and a client sends the file again).
+   */
+  private async received(rec: UploadRecord): Promise<{ size: number } | null | undefined> {
+    try {
+      const info = await this.d.store.head(rec.objectKey);
+      return info ? { size: info.size } : null;
+    } catch (err) {
+      this.d.log.warn({ err, uploadId: rec.id }, 'asking the store for the uploaded object failed');
+      return undefined;
+    }
   }
 
   private async record(rec: UploadRecord, part: UploadPart): Promise<UploadPart> {
