@@ -24,6 +24,12 @@ export interface UploadView {
   partCount?: number;
   parts?: { partNumber: number; etag: string; size: number }[];
   missing?: number[];
+  /**
+   * A pending single-PUT upload in `GET /v1/uploads/:id`: what the store
+   * holds at the upload URL (`null`: nothing yet). Absent when the server
+   * could not tell.
+   */
+  received?: { size: number } | null;
 }
 
 export interface MediaRef {

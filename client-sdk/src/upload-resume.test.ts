@@ -130,3 +130,81 @@ describe('uploads: pause, resume, cancel', () => {
     ]);
   });
 });
+
+describe('uploads: resuming a single PUT', () => {
+  const calls = (server: ReturnType<typeof setup>['server'], from = 0) =>
+    server.log.slice(from).map((l) => `${l.method} ${l.what}`);
+
+  it('resumeUpload whose status says the whole file arrived skips the PUT and completes', async () => {
+    const { server, uploader } = setup();
+    const id = server.seedSingle(20, 20);
+    const seen: UploadProgress[] = [];
+    const up = uploader.resumeUpload(id, bytes(20), {
+      contentType: 'image/jpeg',
+      onProgress: (p) => seen.push(p),
+    });
+    await expect(up.done).resolves.toEqual({ uploadId: id, mediaId: `m_${id}`, status: 'processing' });
+    expect(calls(server)).toEqual([`GET /v1/uploads/${id}`, `POST /v1/uploads/${id}/complete`]);
+    expect(seen).toEqual([{ bytesSent: 20, totalBytes: 20, partsDone: 1, partCount: 1 }]);
+  });
+
+  it.each([
+    ['nothing arrived', null],
+    ['a short object is there', 12],
+  ])('resumeUpload when %s PUTs the whole file again to a fresh URL', async (_what, stored) => {
+    const { server, uploader } = setup();
+    const id = server.seedSingle(20, stored);
+    await expect(
+      uploader.resumeUpload(id, bytes(20), { contentType: 'image/jpeg' }).done,
+    ).resolves.toMatchObject({ mediaId: `m_${id}` });
+    expect(calls(server)).toEqual([
+      `GET /v1/uploads/${id}`,
+      `POST /v1/uploads/${id}/parts/urls`,
+      `PUT store:${id}/0`,
+      `POST /v1/uploads/${id}/complete`,
+    ]);
+    expect(server.log.find((l) => l.what === `store:${id}/0`)?.bodySize).toBe(20);
+  });
+
+  it('a status without `received` (the server could not ask its store) PUTs again', async () => {
+    const { server, uploader } = setup();
+    server.reportsReceived = false;
+    const id = server.seedSingle(20, 20);
+    await uploader.resumeUpload(id, bytes(20), { contentType: 'image/jpeg' }).done;
+    expect(server.puts()).toEqual([`store:${id}/0`]);
+  });
+
+  it('the object gone between status and complete (part_missing): PUT again, then complete', async () => {
+    const { server, uploader } = setup();
+    const id = server.seedSingle(20, 20);
+    const up = uploader.resumeUpload(id, bytes(20), { contentType: 'image/jpeg' });
+    up.on('state', (s) => {
+      if (s === 'completing' && server.puts().length === 0) server.uploads.get(id)!.stored = null;
+    });
+    await expect(up.done).resolves.toMatchObject({ mediaId: `m_${id}` });
+    expect(calls(server)).toEqual([
+      `GET /v1/uploads/${id}`,
+      `POST /v1/uploads/${id}/complete`,
+      `POST /v1/uploads/${id}/parts/urls`,
+      `PUT store:${id}/0`,
+      `POST /v1/uploads/${id}/complete`,
+    ]);
+    expect(up.progress).toEqual({ bytesSent: 20, totalBytes: 20, partsDone: 1, partCount: 1 });
+  });
+
+  it('a run paused after its PUT landed skips the PUT on resume()', async () => {
+    const { server, uploader } = setup();
+    const up = uploader.upload(bytes(20), { contentType: 'image/png' });
+    const off = up.on('state', (s) => {
+      if (s !== 'completing') return;
+      off();
+      up.pause(); // the PUT landed, the complete never leaves
+    });
+    await until(() => up.state === 'paused' && server.puts().length === 1);
+    const before = server.log.length;
+    up.resume();
+    await expect(up.done).resolves.toMatchObject({ mediaId: 'm_up_1' });
+    expect(server.puts()).toHaveLength(1);
+    expect(calls(server, before)).toEqual(['GET /v1/uploads/up_1', 'POST /v1/uploads/up_1/complete']);
+  });
+});

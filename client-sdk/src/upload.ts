@@ -173,6 +173,13 @@ export class Upload {
 
   async #single(view: UploadView, first: PresignedPut | undefined, signal: AbortSignal): Promise<void> {
     const { api, source } = this.#s;
+    // A PUT whose answer was lost (or a run paused just after it) may have
+    // landed: when the store holds the whole size, only complete is left
+    // (complete still checks the size). A short or absent object is sent again.
+    if (view.received?.size === source.size) {
+      this.#setProgress(source.size, 1, 1);
+      return;
+    }
     this.#setProgress(0, 0, 1);
     await withRetry(this.#policy, 1, signal, async (attempt) => {
       const target = attempt === 0 && first ? first : (await api.partUrls(view.uploadId, [1], signal))[0];
@@ -220,11 +227,16 @@ export class Upload {
           err instanceof ShutterError && err.code === 'part_missing' ? err.details?.missing : [];
         if (round > 0 || !Array.isArray(missing) || missing.length === 0) throw err;
         this.#setState('uploading');
-        await this.#multipart(
-          view,
-          signal,
-          missing.filter((n): n is number => typeof n === 'number'),
-        );
+        if (view.mode === 'single') {
+          // The object went away after the status said it was there: PUT it again.
+          await this.#single({ ...view, received: null }, undefined, signal);
+        } else {
+          await this.#multipart(
+            view,
+            signal,
+            missing.filter((n): n is number => typeof n === 'number'),
+          );
+        }
         this.#setState('completing');
       }
     }

@@ -9,7 +9,8 @@ interface FakeUpload {
   partSize: number;
   partCount: number;
   parts: Map<number, { etag: string; size: number }>;
-  stored: boolean;
+  /** Bytes the store holds at a single upload's URL; null: nothing PUT yet. */
+  stored: number | null;
 }
 
 export interface Logged {
@@ -41,6 +42,8 @@ export class FakeUploadServer {
   singlePutMax = 25;
   /** The next create answers this error instead. */
   createError: Response | undefined;
+  /** False: status leaves out `received`, as a server that could not ask its store. */
+  reportsReceived = true;
   /** Part PUTs in flight right now, and the most ever at once. */
   inFlight = 0;
   maxInFlight = 0;
@@ -79,6 +82,13 @@ export class FakeUploadServer {
     return u.id;
   }
 
+  /** A single-PUT upload created by an earlier run, with `stored` bytes already at its URL (null: none). */
+  seedSingle(size: number, stored: number | null): string {
+    const u = this.#create(size, 'image/jpeg', 'single');
+    u.stored = stored;
+    return u.id;
+  }
+
   readonly fetch: FetchLike = async (url, init) => {
     const headers: Record<string, string> = {};
     new Headers(init.headers).forEach((value, key) => {
@@ -105,7 +115,7 @@ export class FakeUploadServer {
     const partCount = mode === 'multipart' ? Math.ceil(size / this.partSize) : 0;
     const u: FakeUpload = {
       ...{ id, size, contentType, mode, status: 'pending', partSize: this.partSize, partCount },
-      ...{ parts: new Map(), stored: false },
+      ...{ parts: new Map(), stored: null },
     };
     this.uploads.set(id, u);
     return u;
@@ -117,7 +127,11 @@ export class FakeUploadServer {
 
   #view(u: FakeUpload) {
     const base = { uploadId: u.id, mode: u.mode, status: u.status, size: u.size, contentType: u.contentType };
-    if (u.mode === 'single') return { ...base, expiresAt: '2030-01-01T00:00:00.000Z' };
+    if (u.mode === 'single') {
+      const single = { ...base, expiresAt: '2030-01-01T00:00:00.000Z' };
+      if (u.status !== 'pending' || !this.reportsReceived) return single;
+      return { ...single, received: u.stored === null ? null : { size: u.stored } };
+    }
     const parts = [...u.parts].map(([partNumber, p]) => ({ partNumber, ...p }));
     return { ...base, partSize: u.partSize, partCount: u.partCount, parts, missing: this.#missing(u) };
   }
@@ -173,9 +187,14 @@ export class FakeUploadServer {
       return json(200, { partNumber: n, etag: `e-${u.id}-${n}`, size });
     }
     if (action === 'complete') {
+      if (u.mode === 'single' && u.stored === null) return error(409, 'part_missing', { missing: [1] });
+      if (u.mode === 'single' && u.stored !== u.size) {
+        const received = u.stored;
+        u.stored = null; // as the server: the wrong object is deleted, the upload stays pending
+        return error(400, 'size_mismatch', { expected: u.size, received });
+      }
       const missing = this.#missing(u);
-      if (missing.length > 0 || (u.mode === 'single' && !u.stored))
-        return error(409, 'part_missing', { missing });
+      if (missing.length > 0) return error(409, 'part_missing', { missing });
       u.status = 'completed';
       return json(200, { upload: this.#view(u), media: { mediaId: `m_${u.id}`, status: 'processing' } });
     }
@@ -206,7 +225,7 @@ export class FakeUploadServer {
       if (!u) return new Response('', { status: 404 });
       const expected = u.mode === 'single' ? u.size : this.#partLength(u, n);
       if (bodySize !== expected) return error(400, 'size_mismatch');
-      if (u.mode === 'single') u.stored = true;
+      if (u.mode === 'single') u.stored = bodySize;
       return new Response(null, { status: 200, headers: { etag: `"e-${id}-${n}"` } });
     } finally {
       this.inFlight--;
