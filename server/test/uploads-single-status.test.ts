@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createUploader, type FetchLike } from '@shutter/client-sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BlobStore } from '../src/media/store/blob-store.js';
 import { LocalBlobStore } from '../src/media/store/local-blob-store.js';
@@ -138,6 +139,34 @@ describe.each(['local', 's3'] as const)('single-PUT status on the %s store', (na
     const whole = await fetch(put.url, { method: 'PUT', headers: put.headers, body: randomBytes(64 * 1024) });
     expect(whole.status).toBe(200);
     expect((await status(c, id)).received).toEqual({ size: 64 * 1024 });
+  });
+
+  it('the SDK resumeUpload completes without a PUT when the bytes arrived, and PUTs when they did not', async () => {
+    const u = user();
+    const c = client(node.origin, u);
+    const methods: string[] = [];
+    const logging: FetchLike = (url, init) => {
+      methods.push(`${init.method ?? 'GET'} ${new URL(url).pathname.startsWith('/v1/') ? 'api' : 'store'}`);
+      return fetch(url, init);
+    };
+    const uploader = createUploader({ baseUrl: node.origin, getToken: async () => u, fetch: logging });
+    const file = randomBytes(1000);
+
+    const landed = await create(c, file.length);
+    await fetch(landed.put.url, { method: 'PUT', headers: landed.put.headers, body: file });
+    const first = uploader.resumeUpload(landed.upload.uploadId, file, { contentType: 'image/jpeg' });
+    await expect(first.done).resolves.toMatchObject({
+      uploadId: landed.upload.uploadId,
+      status: 'processing',
+    });
+    expect(methods).toEqual(['GET api', 'POST api']);
+
+    methods.length = 0;
+    const lost = await create(c, file.length);
+    const second = uploader.resumeUpload(lost.upload.uploadId, file, { contentType: 'image/jpeg' });
+    await expect(second.done).resolves.toMatchObject({ uploadId: lost.upload.uploadId });
+    expect(methods).toEqual(['GET api', 'POST api', 'PUT store', 'POST api']);
+    expect(node.ingest.calls.at(-1)).toMatchObject({ ownerId: u, size: 1000 });
   });
 });
 
