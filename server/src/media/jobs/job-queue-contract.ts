@@ -185,6 +185,178 @@ export function jobQueueContract(
       }
     });
 
+    it('retries a dead job: queued with attempts reset and lastError kept, runs again with its payload, can succeed', async () => {
+      const { queue, cleanup } = await open(opts({ maxAttempts: 2, backoffBaseMs: 20 }));
+      try {
+        const first: number[] = [];
+        let dead = 0;
+        const c1 = queue.consume(
+          async (j) => {
+            first.push(j.attempt);
+            throw new Error('store down');
+          },
+          { onDead: async () => void dead++ },
+        );
+        await queue.enqueue('rt1', { n: 5 });
+        await until(async () => dead === 1);
+        await c1.stop();
+        expect(first).toEqual([1, 2]);
+        expect(await queue.retry('rt1')).toBe(true);
+        const queued = await queue.get('rt1');
+        expect(queued).toMatchObject({ status: 'queued', attempts: 0, payload: { n: 5 } });
+        expect(queued?.lastError).toContain('store down');
+        const second: [number, number][] = [];
+        const c2 = queue.consume(async (j) => {
+          second.push([j.attempt, j.payload.n]);
+        });
+        await until(async () => (await queue.get('rt1'))?.status === 'done');
+        await sleep(300);
+        await c2.stop();
+        expect(second).toEqual([[1, 5]]);
+        const done = await queue.get('rt1');
+        expect(done).toMatchObject({ status: 'done', attempts: 1, payload: { n: 5 } });
+        expect(done?.lastError).toContain('store down');
+        expect(await queue.retry('rt1')).toBe(false);
+      } finally {
+        await cleanup();
+      }
+    });
+
+    it('gives a retried job a fresh budget of attempts and calls onDead again when it dies again', async () => {
+      const { queue, cleanup } = await open(opts({ maxAttempts: 2, backoffBaseMs: 20 }));
+      try {
+        const attempts: number[] = [];
+        const dead: number[] = [];
+        const c = queue.consume(
+          async (j) => {
+            attempts.push(j.attempt);
+            throw new Error(`broken ${attempts.length}`);
+          },
+          { onDead: async (j) => void dead.push(j.attempt) },
+        );
+        await queue.enqueue('rt2', { n: 1 });
+        await until(async () => dead.length === 1);
+        expect(await queue.retry('rt2')).toBe(true);
+        await until(async () => dead.length === 2);
+        await sleep(300);
+        await c.stop();
+        expect(attempts).toEqual([1, 2, 1, 2]);
+        expect(dead).toEqual([2, 2]);
+        const s = await queue.get('rt2');
+        expect(s).toMatchObject({ status: 'dead', attempts: 2, lastError: 'Error: broken 4' });
+      } finally {
+        await cleanup();
+      }
+    });
+
+    it('answers false to a retry of an unknown, queued, running or done job and leaves it alone', async () => {
+      const { queue, cleanup } = await open(opts());
+      try {
+        expect(await queue.retry('nobody')).toBe(false);
+        expect(await queue.get('nobody')).toBeUndefined();
+        await queue.enqueue('rt3', { n: 1 });
+        expect(await queue.retry('rt3')).toBe(false);
+        expect(await queue.get('rt3')).toMatchObject({ status: 'queued', attempts: 0 });
+        let release!: () => void;
+        const gate = new Promise<void>((r) => {
+          release = r;
+        });
+        let runs = 0;
+        const c = queue.consume(async () => {
+          runs++;
+          await gate;
+        });
+        await until(async () => (await queue.get('rt3'))?.status === 'running');
+        expect(await queue.retry('rt3')).toBe(false);
+        release();
+        await until(async () => (await queue.get('rt3'))?.status === 'done');
+        expect(await queue.retry('rt3')).toBe(false);
+        await sleep(300);
+        await c.stop();
+        expect(runs).toBe(1);
+        expect(await queue.get('rt3')).toMatchObject({ status: 'done', attempts: 1 });
+      } finally {
+        await cleanup();
+      }
+    });
+
+    it('re-queues a dead job once when two retries race, and the handler runs once', async () => {
+      const { queue, cleanup } = await open(opts());
+      try {
+        let broken = true;
+        let runs = 0;
+        const c = queue.consume(async () => {
+          runs++;
+          if (broken) throw Object.assign(new Error('bad until fixed'), { retryable: false });
+        });
+        await queue.enqueue('rt4', { n: 1 });
+        await until(async () => (await queue.get('rt4'))?.status === 'dead');
+        broken = false;
+        const answers = await Promise.all([queue.retry('rt4'), queue.retry('rt4')]);
+        expect(answers.filter(Boolean)).toHaveLength(1);
+        await until(async () => (await queue.get('rt4'))?.status === 'done');
+        await sleep(400);
+        await c.stop();
+        expect(runs).toBe(2);
+        expect(await queue.get('rt4')).toMatchObject({ status: 'done', attempts: 1 });
+      } finally {
+        await cleanup();
+      }
+    });
+
+    it('does not let a worker of an attempt from before a retry finish the retried job', async () => {
+      const { queue, cleanup } = await open(opts({ leaseMs, maxAttempts: 1 }));
+      const release: (() => void)[] = [];
+      try {
+        const started: number[] = [];
+        let dead = 0;
+        let quiet = false;
+        let staleReturned!: () => void;
+        const staleDone = new Promise<void>((r) => {
+          staleReturned = r;
+        });
+        const c = queue.consume(
+          async (j) => {
+            const k = started.push(j.attempt) - 1;
+            let held = true;
+            release[k] = () => {
+              held = false;
+            };
+            // The first run hangs silently past its lease; the run after the retry renews its lease.
+            let renewed = 0;
+            while (held) {
+              if (k > 0 && !quiet && Date.now() - renewed > leaseMs / 6) {
+                await j.progress('working', 50);
+                renewed = Date.now();
+              }
+              await sleep(10);
+            }
+            if (k === 0) staleReturned();
+          },
+          { concurrency: 3, onDead: async () => void dead++ },
+        );
+        await queue.enqueue('rt5', { n: 1 });
+        // The next claim after the lease finds every attempt used: dead.
+        await until(async () => dead === 1);
+        expect(await queue.retry('rt5')).toBe(true);
+        await until(async () => (await queue.get('rt5'))?.stage === 'working');
+        quiet = true; // no progress write from the live run can hide the stale run's write
+        release[0]?.();
+        await staleDone;
+        await sleep(Math.min(100, leaseMs / 3));
+        expect(await queue.get('rt5')).toMatchObject({ status: 'running', attempts: 1 });
+        quiet = false;
+        release[1]?.();
+        await until(async () => (await queue.get('rt5'))?.status === 'done');
+        await c.stop();
+        expect(started).toEqual([1, 1]);
+        expect(dead).toBe(1);
+      } finally {
+        for (const r of release) r();
+        await cleanup();
+      }
+    });
+
     it('hands a job whose lease expired to another worker', async () => {
       const { queue, cleanup } = await open(opts({ leaseMs }));
       try {

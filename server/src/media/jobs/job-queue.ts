@@ -11,17 +11,29 @@
  *   completes the job. One that throws is retried after an exponential backoff
  *   (`backoffBaseMs · 2^(attempt-1)`, capped at `backoffMaxMs`); after
  *   `maxAttempts` attempts, or at once when the error has `retryable: false`,
- *   the job is dead: it is never run again and `onDead` is called once.
+ *   the job is dead: it is not run again unless `retry`ed, and `onDead` is
+ *   called once (once more after each retry that dies again).
  * - A handler that outlives `leaseMs` without calling `progress` may be
  *   presumed crashed and the job handed to another worker (counted as an
  *   attempt), so handlers MUST be idempotent. `progress` renews the lease.
  * - `get` shows a job's state, attempts, progress and last error.
+ * - `retry` re-queues a dead job (an operator's decision, e.g. after the
+ *   outage that killed it): it becomes `queued` with `attempts` 0, its
+ *   payload and `lastError` kept, and runs again on a consumer with a fresh
+ *   budget of `maxAttempts` (`Job.attempt` starts at 1 again). It resolves
+ *   true when this call re-queued it; false, changing nothing, when the id is
+ *   unknown or the job is queued, running or done. It is a compare-and-set:
+ *   of concurrent retries of one dead job exactly one re-queues it. A worker
+ *   still running an attempt from before the retry cannot complete or fail
+ *   the retried job.
  */
 export interface JobQueue<P> {
   readonly kind: 'sql' | 'nats';
   enqueue(id: string, payload: P): Promise<void>;
   consume(handler: JobHandler<P>, options?: ConsumeOptions<P>): JobConsumer;
   get(id: string): Promise<JobState<P> | undefined>;
+  /** Re-queues a dead job with its attempts reset; true when this call did, false otherwise (see the contract). */
+  retry(id: string): Promise<boolean>;
   /** Stops every consumer started here (waiting for running handlers) and releases the queue's resources. */
   close(): Promise<void>;
 }

@@ -1,6 +1,8 @@
 import {
   AckPolicy,
   type Consumer,
+  JetStreamApiCodes,
+  JetStreamApiError,
   type JetStreamClient,
   type JetStreamManager,
   type JsMsg,
@@ -32,7 +34,24 @@ export interface NatsJobQueueOptions extends JobQueueOptions {
   stateTtlMs: number;
 }
 
-type Stored<P> = Omit<JobState<P>, 'id'>;
+/** A job's state in the KV bucket; `retries` counts retries after dead (absent: 0), the generation of the job. */
+type Stored<P> = Omit<JobState<P>, 'id'> & { retries?: number };
+
+/** A job message on the stream; `retries` is the generation it was published for. */
+interface JobMessage<P> {
+  id: string;
+  payload: P;
+  retries?: number;
+}
+
+/** A lost compare-and-set on a KV entry (someone else wrote it first). */
+function isWrongLastSequence(err: unknown): boolean {
+  return (
+    err instanceof JetStreamApiError &&
+    (err.code === JetStreamApiCodes.StreamWrongLastSequence ||
+      err.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown)
+  );
+}
 
 /** `fetch`/`next` on a pull consumer need expires ≥ 1000 ms (see ENVIRONMENT.md). */
 const PULL_EXPIRES_MS = 1_000;
@@ -44,8 +63,12 @@ const PULL_EXPIRES_MS = 1_000;
  * bucket `<name>_jobs` holding each job's state so `get` and the "known id"
  * rule outlive the stream's duplicate window. The consumer's `max_deliver` is
  * maxAttempts + 1: the extra delivery lets a worker dead-letter a job whose
- * every attempt crashed. State writes are last-writer-wins (informational);
- * the message's ack is what decides whether a job runs again.
+ * every attempt crashed. State writes are last-writer-wins (informational)
+ * within one generation of a job; the message's ack is what decides whether a
+ * job runs again. `retry` moves a dead state to queued by compare-and-set on
+ * the entry's revision, bumping `retries`, then publishes a new message for
+ * that generation (its own `Nats-Msg-Id`, so the duplicate window does not
+ * drop it); writes and messages of an older generation are ignored.
  */
 export class NatsJobQueue<P> implements JobQueue<P> {
   readonly kind = 'nats' as const;
@@ -100,26 +123,60 @@ export class NatsJobQueue<P> implements JobQueue<P> {
     assertJobId(id);
     const known = await this.state(id);
     if (known && known.status !== 'queued') return;
-    if (!known) {
-      const s: Stored<P> = {
-        payload,
-        status: 'queued',
-        attempts: 0,
-        stage: null,
-        percent: 0,
-        lastError: null,
-      };
-      // A concurrent enqueue or an early worker may have written first: keep theirs.
-      await this.kv.create(id, JSON.stringify(s)).catch(() => {});
+    if (known) {
+      // Published even when a state says queued: that repairs a crash between the two writes;
+      // within the window JetStream drops the duplicate, after it the worker skips finished ids.
+      await this.publish(id, known.payload, known.retries ?? 0);
+      return;
     }
-    // Published even when a state says queued: that repairs a crash between the two writes;
-    // within the window JetStream drops the duplicate, after it the worker skips finished ids.
-    await this.js.publish(this.subject, JSON.stringify({ id, payload }), { msgID: id });
+    const s: Stored<P> = {
+      payload,
+      status: 'queued',
+      attempts: 0,
+      stage: null,
+      percent: 0,
+      lastError: null,
+    };
+    // A concurrent enqueue or an early worker may have written first: keep theirs.
+    await this.kv.create(id, JSON.stringify(s)).catch(() => {});
+    await this.publish(id, payload, 0);
+  }
+
+  private async publish(id: string, payload: P, retries: number): Promise<void> {
+    const message: JobMessage<P> = retries ? { id, payload, retries } : { id, payload };
+    // `.` is not in a job id: a retry's message id cannot be another job's.
+    await this.js.publish(this.subject, JSON.stringify(message), {
+      msgID: retries ? `${id}.r${retries}` : id,
+    });
+  }
+
+  async retry(id: string): Promise<boolean> {
+    assertJobId(id);
+    for (let i = 0; i < 5; i++) {
+      const e = await this.kv.get(id);
+      if (e?.operation !== 'PUT') return false;
+      const cur = e.json<Stored<P>>();
+      if (cur.status !== 'dead') return false;
+      const retries = (cur.retries ?? 0) + 1;
+      const next: Stored<P> = { ...cur, status: 'queued', attempts: 0, stage: null, percent: 0, retries };
+      try {
+        await this.kv.update(id, JSON.stringify(next), e.revision);
+      } catch (err) {
+        if (isWrongLastSequence(err)) continue; // someone wrote first: read again
+        throw err;
+      }
+      // A crash right here leaves the state queued without a message: `enqueue` of the id republishes it.
+      await this.publish(id, cur.payload, retries);
+      return true;
+    }
+    return false;
   }
 
   async get(id: string): Promise<JobState<P> | undefined> {
     const s = await this.state(id);
-    return s ? { id, ...s } : undefined;
+    if (!s) return undefined;
+    const { retries: _, ...state } = s;
+    return { id, ...state };
   }
 
   async state(id: string): Promise<Stored<P> | undefined> {
@@ -128,15 +185,16 @@ export class NatsJobQueue<P> implements JobQueue<P> {
   }
 
   /**
-   * Writes a state unless a later attempt has written one (a worker whose
-   * lease expired must not overwrite its successor): compare-and-set on the
-   * entry's revision, retried on a lost race.
+   * Writes a state unless a later attempt or a later generation has written
+   * one (a worker whose lease expired, or whose job went dead and was retried,
+   * must not overwrite its successor): compare-and-set on the entry's
+   * revision, retried on a lost race.
    */
   async setState(id: string, s: Stored<P>): Promise<void> {
     for (let i = 0; i < 5; i++) {
       const e = await this.kv.get(id);
       const cur = e && e.operation === 'PUT' ? (e.json() as Stored<P>) : undefined;
-      if (cur && cur.attempts > s.attempts) return;
+      if (cur && isNewer(cur, s)) return;
       try {
         if (e) await this.kv.update(id, JSON.stringify(s), e.revision);
         else await this.kv.create(id, JSON.stringify(s));
@@ -165,6 +223,13 @@ export class NatsJobQueue<P> implements JobQueue<P> {
     await this.jsm.streams.delete(this.name).catch(() => {});
     await this.kv.destroy().catch(() => {});
   }
+}
+
+/** True when state `a` belongs to a later generation or a later attempt than `b`. */
+function isNewer(a: Stored<unknown>, b: Stored<unknown>): boolean {
+  const ga = a.retries ?? 0;
+  const gb = b.retries ?? 0;
+  return ga !== gb ? ga > gb : a.attempts > b.attempts;
 }
 
 class NatsConsumer<P> implements JobConsumer {
@@ -198,16 +263,24 @@ class NatsConsumer<P> implements JobConsumer {
   private async handle(m: JsMsg): Promise<void> {
     let id: string;
     let payload: P;
+    let retries: number;
     try {
-      ({ id, payload } = m.json<{ id: string; payload: P }>());
+      let r: number | undefined;
+      ({ id, payload, retries: r } = m.json<JobMessage<P>>());
+      retries = r ?? 0;
     } catch {
       m.term('not a job'); // not ours to run: never redeliver it
       return;
     }
     const attempt = m.info.deliveryCount;
     const prior = await this.q.state(id);
-    if (prior && (prior.status === 'done' || prior.status === 'dead')) {
-      m.ack();
+    const priorRetries = prior?.retries ?? 0;
+    if (
+      prior &&
+      (priorRetries > retries ||
+        (priorRetries === retries && (prior.status === 'done' || prior.status === 'dead')))
+    ) {
+      m.ack(); // finished, or a message of a generation since retried
       return;
     }
     const lastError = prior?.lastError ?? null;
@@ -218,6 +291,7 @@ class NatsConsumer<P> implements JobConsumer {
       stage: null,
       percent: 0,
       lastError,
+      ...(retries ? { retries } : {}),
     };
     const job: Job<P> = {
       id,

@@ -41,6 +41,8 @@ export const jobQueueMigrations: Migration[] = [
     id: 'jobs_002_due',
     sql: `CREATE INDEX job_queue_due ON job_queue (queue, run_at) WHERE status IN ('queued', 'running')`,
   },
+  // Times the job was retried after going dead: with the attempt number, it fences writes of older workers.
+  { id: 'jobs_003_retries', sql: 'ALTER TABLE job_queue ADD COLUMN retries int NOT NULL DEFAULT 0' },
 ];
 
 interface Row extends Record<string, unknown> {
@@ -49,6 +51,7 @@ interface Row extends Record<string, unknown> {
   status: JobStatus;
   attempts: number;
   max_attempts: number;
+  retries: number;
   stage: string | null;
   percent: number;
   last_error: string | null;
@@ -63,8 +66,9 @@ export interface SqlJobQueueOptions extends JobQueueOptions {
  * `JobQueue` over the `Sql` port. A claim is one statement (`UPDATE … WHERE id
  * IN (SELECT … FOR UPDATE SKIP LOCKED)`), so no transaction stays open while
  * a handler runs: on PGlite, one connection, that would stall every caller.
- * The attempt number fences writes: a worker whose lease expired and whose
- * job was claimed again cannot complete or fail it.
+ * The attempt number and the retry count fence writes: a worker whose lease
+ * expired and whose job was claimed again (or went dead and was retried)
+ * cannot complete or fail it.
  */
 export class SqlJobQueue<P> implements JobQueue<P> {
   readonly kind = 'sql' as const;
@@ -87,6 +91,20 @@ export class SqlJobQueue<P> implements JobQueue<P> {
       [this.name, id, JSON.stringify(payload), this.o.maxAttempts],
     );
     for (const c of this.consumers) c.wake();
+  }
+
+  /** One statement, `WHERE status = 'dead'`: of concurrent retries only the first finds the job dead. */
+  async retry(id: string): Promise<boolean> {
+    assertJobId(id);
+    const r = await this.sql.query(
+      `UPDATE job_queue SET status = 'queued', attempts = 0, retries = retries + 1, run_at = now(),
+         locked_until = NULL, stage = NULL, percent = 0, updated_at = now()
+       WHERE queue = $1 AND id = $2 AND status = 'dead'`,
+      [this.name, id],
+    );
+    if (r.rowCount === 0) return false;
+    for (const c of this.consumers) c.wake();
+    return true;
   }
 
   async get(id: string): Promise<JobState<P> | undefined> {
@@ -133,33 +151,36 @@ export class SqlJobQueue<P> implements JobQueue<P> {
     return r.rows;
   }
 
-  async progress(id: string, attempt: number, stage: string, percent: number): Promise<void> {
+  /** `row` is the claimed row: its attempts and retries fence the write. */
+  async progress(row: Row, stage: string, percent: number): Promise<void> {
     await this.sql.query(
-      `UPDATE job_queue SET stage = $4, percent = $5, locked_until = now() + $6 * interval '1 millisecond', updated_at = now()
-       WHERE queue = $1 AND id = $2 AND attempts = $3 AND status = 'running'`,
-      [this.name, id, attempt, stage, Math.round(percent), this.o.leaseMs],
+      `UPDATE job_queue SET stage = $5, percent = $6, locked_until = now() + $7 * interval '1 millisecond', updated_at = now()
+       WHERE queue = $1 AND id = $2 AND attempts = $3 AND retries = $4 AND status = 'running'`,
+      [this.name, row.id, row.attempts, row.retries, stage, Math.round(percent), this.o.leaseMs],
     );
   }
 
-  async complete(id: string, attempt: number): Promise<void> {
+  async complete(row: Row): Promise<void> {
     await this.sql.query(
       `UPDATE job_queue SET status = 'done', percent = 100, locked_until = NULL, updated_at = now()
-       WHERE queue = $1 AND id = $2 AND attempts = $3 AND status = 'running'`,
-      [this.name, id, attempt],
+       WHERE queue = $1 AND id = $2 AND attempts = $3 AND retries = $4 AND status = 'running'`,
+      [this.name, row.id, row.attempts, row.retries],
     );
   }
 
   /** Records a failed attempt; returns true when this call moved the job to dead. */
-  async fail(id: string, attempt: number, maxAttempts: number, err: unknown): Promise<boolean> {
-    const dead = isPermanent(err) || attempt >= maxAttempts;
+  async fail(row: Row, err: unknown): Promise<boolean> {
+    const attempt = row.attempts;
+    const dead = isPermanent(err) || attempt >= row.max_attempts;
     const r = await this.sql.query(
-      `UPDATE job_queue SET status = $4, last_error = $5, locked_until = NULL, updated_at = now(),
-         run_at = now() + $6 * interval '1 millisecond'
-       WHERE queue = $1 AND id = $2 AND attempts = $3 AND status = 'running'`,
+      `UPDATE job_queue SET status = $5, last_error = $6, locked_until = NULL, updated_at = now(),
+         run_at = now() + $7 * interval '1 millisecond'
+       WHERE queue = $1 AND id = $2 AND attempts = $3 AND retries = $4 AND status = 'running'`,
       [
         this.name,
-        id,
+        row.id,
         attempt,
+        row.retries,
         dead ? 'dead' : 'queued',
         errorText(err),
         dead ? 0 : backoffDelay(this.o, attempt),
@@ -250,7 +271,7 @@ class SqlConsumer<P> implements JobConsumer {
       id: row.id,
       payload: row.payload as P,
       attempt: row.attempts,
-      progress: (stage, percent) => this.q.progress(row.id, row.attempts, stage, percent),
+      progress: (stage, percent) => this.q.progress(row, stage, percent),
     };
     if (row.attempts > row.max_attempts) {
       // Every attempt so far outlived its lease (a worker crashed mid-job).
@@ -263,11 +284,11 @@ class SqlConsumer<P> implements JobConsumer {
       await this.failed(job, row, err);
       return;
     }
-    await this.q.complete(row.id, row.attempts).catch(() => {});
+    await this.q.complete(row).catch(() => {});
   }
 
   private async failed(job: Job<P>, row: Row, err: unknown): Promise<void> {
-    const dead = await this.q.fail(row.id, row.attempts, row.max_attempts, err).catch(() => false);
+    const dead = await this.q.fail(row, err).catch(() => false);
     if (dead && this.options.onDead) await this.options.onDead(job, err).catch(() => {});
   }
 
