@@ -28,7 +28,12 @@ function parseJson(buf: Buffer): Record<string, unknown> {
   return v as Record<string, unknown>;
 }
 
-function checkAdmin(req: HttpRequest, adminToken: string): void {
+/**
+ * The admin API's guard: `Authorization: Bearer <ADMIN_TOKEN>` when a token
+ * is configured (`auth_failed` otherwise), else loopback callers only
+ * (`forbidden`). Every `/v1/admin/…` route calls it first.
+ */
+export function checkAdmin(req: HttpRequest, adminToken: string): void {
   const auth = req.headers.authorization ?? '';
   if (adminToken) {
     if (auth !== `Bearer ${adminToken}`)

@@ -192,6 +192,30 @@ export class MediaRecords {
   }
 
   /**
+   * Puts an item whose processing job died (`failed` with
+   * `media_processing_failed`) back to `processing`, clearing its failure.
+   * One statement: of concurrent calls only the first finds it failed.
+   * Refusals (any other failure code) are final and never reopened. Returns
+   * the reopened item with the failure reason it had (to restore it should
+   * re-queueing fail), or undefined when the item is not in that state.
+   */
+  async reopenDead(id: string): Promise<(MediaItem & { previousReason: string | null }) | undefined> {
+    const r = await this.sql.query(
+      `WITH old AS (
+         SELECT id, failure_reason FROM media_items
+         WHERE id = $1 AND status = 'failed' AND failure_code = 'media_processing_failed' FOR UPDATE)
+       UPDATE media_items m SET status = 'processing', failure_code = NULL, failure_reason = NULL, updated_at = now()
+       FROM old WHERE m.id = old.id AND m.status = 'failed' AND m.failure_code = 'media_processing_failed'
+       RETURNING m.*, old.failure_reason AS previous_reason`,
+      [id],
+    );
+    const row = r.rows[0];
+    return row
+      ? { ...toItem(row), previousReason: (row.previous_reason as string | null) ?? null }
+      : undefined;
+  }
+
+  /**
    * Marks `id` failed, and with it every item of the same content still
    * processing when the failure belongs to the content (`sha256` given).
    */

@@ -32,6 +32,15 @@ export interface MediaStatusView extends MediaItem {
 
 export interface MediaService extends MediaIngest {
   get(mediaId: string): Promise<MediaStatusView | undefined>;
+  /**
+   * An operator's retry of an item whose processing job died (`failed` with
+   * `media_processing_failed`): the item goes back to `processing`, its job
+   * is re-queued with a fresh budget of attempts, and the owner gets
+   * `media.progress` queued. Throws `not_found` for an unknown id,
+   * `conflict` for any other state (refusals are final), `unavailable` when
+   * the queue cannot take the job (the item is left failed as it was).
+   */
+  retry(mediaId: string): Promise<MediaStatusView>;
 }
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
@@ -89,17 +98,78 @@ export function createMediaService(deps: MediaServiceDeps): MediaService {
       return { mediaId: id, status: 'processing' };
     },
 
-    async get(mediaId) {
-      const item = await records.get(mediaId);
-      if (!item) return undefined;
-      if (item.status !== 'processing') return { ...item, progress: null };
-      const job = await deps.queue.get(mediaId);
-      return {
-        ...item,
-        progress: job ? { stage: job.stage, percent: job.percent, attempts: job.attempts } : null,
-      };
+    get: view,
+
+    async retry(mediaId) {
+      const item = await records.reopenDead(mediaId);
+      if (!item) throw await notRetryable(mediaId);
+      const restore = (reason: string | null) =>
+        records
+          .markFailed(mediaId, 'media_processing_failed', reason ?? 'Processing failed.')
+          .catch((err) => deps.log.warn({ err, mediaId }, 'media item left processing after a failed retry'));
+      let requeued: boolean;
+      try {
+        requeued = await requeue(mediaId);
+      } catch (err) {
+        await restore(item.previousReason);
+        throw new ShutterError('unavailable', 'The processing queue is unavailable; try again.', {
+          cause: err,
+        });
+      }
+      if (!requeued) {
+        await restore(item.previousReason);
+        throw new ShutterError(
+          'conflict',
+          'The processing job of this item has finished and cannot run again; upload the photo again.',
+          { details: { status: 'failed', failureCode: 'media_processing_failed' } },
+        );
+      }
+      await events.publish(item.ownerId, { type: 'media.progress', mediaId, stage: 'queued', percent: 0 });
+      const now = await view(mediaId);
+      if (!now) throw new ShutterError('not_found', 'no media item with that id');
+      return now;
     },
   };
+
+  async function view(mediaId: string): Promise<MediaStatusView | undefined> {
+    const item = await records.get(mediaId);
+    if (!item) return undefined;
+    if (item.status !== 'processing') return { ...item, progress: null };
+    const job = await deps.queue.get(mediaId);
+    return {
+      ...item,
+      progress: job ? { stage: job.stage, percent: job.percent, attempts: job.attempts } : null,
+    };
+  }
+
+  /**
+   * Re-queues the job of a reopened item. False when it cannot run again
+   * (its job is done: the item failed while the job skipped it).
+   */
+  async function requeue(mediaId: string): Promise<boolean> {
+    if (await deps.queue.retry(mediaId)) return true;
+    // No dead job: none was ever queued (ingest could not), the queue forgot it
+    // (JetStream keeps states for a while), or it is queued already. Enqueue
+    // queues a new job, republishes a queued one, and leaves any other alone.
+    await deps.queue.enqueue(mediaId, { mediaId });
+    const status = (await deps.queue.get(mediaId))?.status;
+    return status !== 'done' && status !== 'dead';
+  }
+
+  async function notRetryable(mediaId: string): Promise<ShutterError> {
+    const item = await records.get(mediaId);
+    if (!item) return new ShutterError('not_found', 'no media item with that id');
+    const details = { status: item.status, failureCode: item.failureCode };
+    if (item.status === 'failed')
+      return new ShutterError(
+        'conflict',
+        `The item was refused (${item.failureCode}); refusals are final: only an item whose processing job died (media_processing_failed) can be retried.`,
+        { details },
+      );
+    return new ShutterError('conflict', `The item is ${item.status}; only a failed item can be retried.`, {
+      details,
+    });
+  }
 }
 
 export async function deleteQuietly(deps: { blobs: MediaBlobs; log: Logger }, key: string): Promise<void> {

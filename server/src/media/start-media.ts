@@ -7,10 +7,12 @@ import type { HttpRequest } from '../http/types.js';
 import type { Logger } from '../log.js';
 import { migrate, type Sql } from '../sql/index.js';
 import type { StreamPublisher } from '../streams/publisher.js';
+import { mediaAdminRoutes } from './admin-routes.js';
 import { createJobQueue } from './jobs/index.js';
 import { createMediaService, type MediaJob, type MediaService } from './media-service.js';
 import { MEDIA_QUEUE, mediaProcessingMigrations, mediaProcessingOptions } from './processing/options.js';
 import { startProcessingWorker } from './processing/worker.js';
+import { mountRoutes } from './routes.js';
 import { createBlobStore } from './store/create-blob-store.js';
 import { createUploadRoutes, uploadMigrations } from './uploads/index.js';
 
@@ -41,7 +43,8 @@ export function bearerAuthenticator(verifier: TokenVerifier) {
 
 /**
  * The media path of one node: object store, upload routes and their sweeper,
- * the processing queue and this node's worker, and `GET /v1/media/:id`.
+ * the processing queue and this node's worker, `GET /v1/media/:id`, and the
+ * operators' `POST /v1/admin/media/:id/retry`.
  */
 export async function startMedia(deps: MediaDeps): Promise<Media> {
   const { config, sql, log } = deps;
@@ -64,6 +67,7 @@ export async function startMedia(deps: MediaDeps): Promise<Media> {
       throw new ShutterError('not_found', 'no media item with that id is yours');
     res.json(200, item);
   });
+  mountRoutes(deps.router, mediaAdminRoutes({ service, adminToken: config.auth.adminToken }));
   uploads.sweeper.start();
   const worker = startProcessingWorker({
     sql,
