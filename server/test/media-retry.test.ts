@@ -330,4 +330,19 @@ describe('MediaService.retry on the media harness', () => {
     expect(await h.settled(mediaId)).toMatchObject({ status: 'ready', width: 300, height: 200 });
     expect(await h.queue.get(mediaId)).toMatchObject({ status: 'done', attempts: 1 });
   });
+
+  it('finishes a retry whose node died after reopening the item and before re-queueing its job', async () => {
+    const mediaId = await deadItem('progressive.jpg');
+    // What a crash between step 1 and step 2 leaves: the item processing, its job dead.
+    await h.sql.query(
+      `UPDATE media_items SET status = 'processing', failure_code = NULL, failure_reason = NULL WHERE id = $1`,
+      [mediaId],
+    );
+    expect(await h.queue.get(mediaId)).toMatchObject({ status: 'dead' });
+    expect((await h.media.retry(mediaId)).status).toBe('processing');
+    expect(await h.settled(mediaId)).toMatchObject({ status: 'ready', failureCode: null });
+    expect(await h.queue.get(mediaId)).toMatchObject({ status: 'done', attempts: 1 });
+    // Once the job runs again, a second retry is refused like any processing or ready item.
+    await expect(h.media.retry(mediaId)).rejects.toMatchObject({ code: 'conflict' });
+  });
 });

@@ -26,6 +26,6 @@ export const authSettings = {
   adminToken: str(
     'ADMIN_TOKEN',
     '',
-    'Bearer token of the admin HTTP API (publish); empty with dev tokens on: allowed from loopback only.',
+    'Bearer token of the admin HTTP API (publish, media retry); empty with dev tokens on: allowed from loopback only.',
   ),
 };

@@ -102,7 +102,14 @@ export function createMediaService(deps: MediaServiceDeps): MediaService {
 
     async retry(mediaId) {
       const item = await records.reopenDead(mediaId);
-      if (!item) throw await notRetryable(mediaId);
+      if (!item) {
+        // A node that died between reopening an item and re-queueing its job
+        // left it processing with its job dead: re-queueing finishes that retry.
+        const stuck = await records.get(mediaId);
+        const jobDead = stuck?.status === 'processing' && (await deps.queue.get(mediaId))?.status === 'dead';
+        if (stuck && jobDead && (await deps.queue.retry(mediaId))) return announce(stuck.ownerId, mediaId);
+        throw await notRetryable(mediaId);
+      }
       const restore = (reason: string | null) =>
         records
           .markFailed(mediaId, 'media_processing_failed', reason ?? 'Processing failed.')
@@ -124,12 +131,17 @@ export function createMediaService(deps: MediaServiceDeps): MediaService {
           { details: { status: 'failed', failureCode: 'media_processing_failed' } },
         );
       }
-      await events.publish(item.ownerId, { type: 'media.progress', mediaId, stage: 'queued', percent: 0 });
-      const now = await view(mediaId);
-      if (!now) throw new ShutterError('not_found', 'no media item with that id');
-      return now;
+      return announce(item.ownerId, mediaId);
     },
   };
+
+  /** Tells the owner a re-queued item is queued again and answers its status. */
+  async function announce(ownerId: string, mediaId: string): Promise<MediaStatusView> {
+    await events.publish(ownerId, { type: 'media.progress', mediaId, stage: 'queued', percent: 0 });
+    const now = await view(mediaId);
+    if (!now) throw new ShutterError('not_found', 'no media item with that id');
+    return now;
+  }
 
   async function view(mediaId: string): Promise<MediaStatusView | undefined> {
     const item = await records.get(mediaId);
