@@ -243,8 +243,12 @@ export class LocalBlobStore implements BlobStore {
     return join(this.files.multipart, uploadId);
   }
 
+  /**
+   * Whole unix seconds, rounded up: a URL lives at least `seconds` (rounding
+   * down gave a 1-second URL minted at x.9 s a tenth of a second).
+   */
   private expiry(seconds: number): number {
-    return Math.floor(this.now() / 1000) + seconds;
+    return Math.ceil(this.now() / 1000) + seconds;
   }
 
   private url(key: string, query: string): string {
