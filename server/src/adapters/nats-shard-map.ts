@@ -48,10 +48,11 @@ export class NatsShardMapStore implements ShardMapStore {
    * 3. a `get` for any key of step 2 that step 1 did not deliver.
    * Step 1 alone misses keys under concurrent writes: a key rewritten before
    * the consumer reached its old value (history 1 drops that value) arrives
-   * only under its new, later sequence, after the reading stopped; the
-   * consumer's `pending` count is no better (it reached 0 with 5 of 300 keys
-   * missing in the contract test). Every key that existed before step 2 has
-   * a subject there, so step 3 closes the gap with a handful of requests.
+   * only under its new, later sequence, after the reading stopped (5 of 300
+   * keys missed in the contract test); the consumer's `pending` count is no
+   * better (it reached 0 with 1–2 of 300 missing). Every key that existed
+   * before step 2 has a subject there, so step 3 closes the gap with a
+   * handful of requests.
    */
   async list(): Promise<ShardMapEntry[]> {
     const state = (await this.kv.status()).streamInfo.state;
