@@ -4,7 +4,7 @@ import { HsMinter } from '../src/auth/tokens.js';
 import { PgSql } from '../src/sql/index.js';
 import { NodeProcess } from './helpers/node-process.js';
 import { RawClient } from './helpers/raw-client.js';
-import { natsUrl, postgresUrl, redisUrl, uniqueName } from './services.js';
+import { deleteNamespaceStreams, natsUrl, postgresUrl, redisUrl, uniqueName } from './services.js';
 
 const secret = 'two-node-test-secret-0123456789abcdef';
 const namespace = uniqueName('gw')
@@ -45,6 +45,7 @@ describe.each(['ws', 'uws'] as const)('two nodes sharing NATS and Redis (%s)', (
     const admin = new PgSql(postgresUrl, 'public', 1);
     await admin.query(`DROP SCHEMA IF EXISTS ${env.NAMESPACE} CASCADE`);
     await admin.close();
+    await deleteNamespaceStreams(env.NAMESPACE);
   });
 
   it('a subscriber whose node is killed resumes on the other node without a gap', async () => {

@@ -1,16 +1,13 @@
 import { networkInterfaces } from 'node:os';
-import { jetstreamManager } from '@nats-io/jetstream';
-import { connect } from '@nats-io/transport-node';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createMediaService, type JobQueue, type MediaJob } from '../src/media/index.js';
-import { MEDIA_QUEUE } from '../src/media/processing/options.js';
 import { LocalBlobStore } from '../src/media/store/local-blob-store.js';
 import type { ShutterNode } from '../src/node.js';
 import { MediaHarness } from './fixtures/media-harness.js';
 import { RawClient } from './helpers/raw-client.js';
 import { devToken, startTestNode, wsUrl } from './helpers/test-node.js';
-import { natsUrl } from './services.js';
+import { deleteNamespaceStreams, natsUrl } from './services.js';
 
 // POST /v1/admin/media/:id/retry through whole nodes: a job that died of an
 // object-store outage is retried to ready (on the SQL and the JetStream job
@@ -113,12 +110,7 @@ describe.each(BACKENDS)('admin retry of dead media processing on %s', (_name, en
     await node?.shutdown();
     if (!env.NATS_URL || !node) return;
     // The node's JetStream work queue and its state bucket outlive it: remove them.
-    const nc = await connect({ servers: natsUrl });
-    const jsm = await jetstreamManager(nc);
-    const queue = `${node.config.services.namespace}_${MEDIA_QUEUE}`;
-    await jsm.streams.delete(queue).catch(() => {});
-    await jsm.streams.delete(`KV_${queue}_jobs`).catch(() => {});
-    await nc.close();
+    await deleteNamespaceStreams(node.config.services.namespace);
   });
 
   it('a photo whose job died of a store outage ends ready after the retry, with queued and ready events', async () => {

@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
 
 /** The real services on this machine that integration tests use (`.ci/run` starts them). */
 export const natsUrl = process.env.TEST_NATS_URL ?? 'nats://127.0.0.1:4222';
@@ -8,4 +10,22 @@ export const postgresUrl = process.env.TEST_DATABASE_URL ?? 'postgres://postgres
 /** A name unique to this run: subject prefixes, Redis key prefixes, schema names. */
 export function uniqueName(kind: string): string {
   return `t_${kind}_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
+}
+
+/**
+ * Deletes the JetStream streams a node of `namespace` created and that outlive
+ * it (the media work queue `<namespace>_…` and KV buckets `KV_<namespace>_…`).
+ */
+export async function deleteNamespaceStreams(namespace: string): Promise<void> {
+  const nc = await connect({ servers: natsUrl });
+  try {
+    const jsm = await jetstreamManager(nc);
+    for await (const name of jsm.streams.names()) {
+      if (name.startsWith(`${namespace}_`) || name.startsWith(`KV_${namespace}_`)) {
+        await jsm.streams.delete(name).catch(() => {});
+      }
+    }
+  } finally {
+    await nc.close();
+  }
 }
