@@ -233,7 +233,11 @@ export async function startNode(config: Config, options: NodeOptions = {}): Prom
         ready = false;
         // Stop admitting, hand shards off while the bus still works, then send clients elsewhere.
         engine?.stopListening();
-        if (cluster) await cluster.drain().catch((err: unknown) => log.warn({ err }, 'drain failed'));
+        // SHUTDOWN_GRACE_MS bounds the hand-off; shards still owned after it are left to lease expiry.
+        if (cluster)
+          await cluster
+            .drain(config.gateway.drainMs)
+            .catch((err: unknown) => log.warn({ err }, 'drain failed'));
         await gateway.close();
         await actors.stop();
         if (cluster) await cluster.stop();

@@ -116,7 +116,7 @@ export const gatewaySettings = {
     10_000,
     0,
     600_000,
-    'On SIGTERM: time given to hand off work before sockets are closed with going_away.',
+    'On SIGTERM: longest time given to hand actor shards off (CLUSTER=true) before sockets are closed with going_away; shards still held then are taken over after their lease.',
   ),
   goingAwayRetryMs: int(
     'GOING_AWAY_RETRY_MS',

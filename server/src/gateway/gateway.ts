@@ -264,17 +264,24 @@ export class Gateway {
     if (++this.sweeps % 4 !== 0) return;
     for (const c of this.conns) {
       if (!c.authenticated) continue;
-      if (now - c.lastIn > l.idleTimeoutMs) c.close('idle_timeout');
-      else if (now >= c.expiresAt) {
+      if (now - c.lastIn > l.idleTimeoutMs) {
+        c.close('idle_timeout');
+        continue;
+      }
+      if (now >= c.expiresAt) {
         c.sendError(
           undefined,
           new ShutterError('token_expired', 'the token expired; reconnect with a fresh one'),
         );
         c.close('token_expired');
-      } else if (!c.noticeSent && c.expiresAt - now <= l.tokenNoticeMs) {
+        continue;
+      }
+      if (!c.noticeSent && c.expiresAt - now <= l.tokenNoticeMs) {
         c.noticeSent = true;
         c.send({ t: 'notice', kind: 'token_expiring', expiresAt: c.expiresAt });
-      } else if (c.sock.bufferedAmount() > l.sendBufferBytes) c.onBackpressure();
+      }
+      // Its own check: a tick that sends a notice must not skip a slow consumer.
+      if (c.sock.bufferedAmount() > l.sendBufferBytes) c.onBackpressure();
     }
     this.userBuckets.prune(now);
   }
