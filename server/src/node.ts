@@ -99,6 +99,12 @@ export async function startNode(config: Config, options: NodeOptions = {}): Prom
       handoffTimeoutMs: c.handoffTimeoutMs,
       log: (event, fields) => log.info({ ...fields, event }, `cluster ${event}`),
     });
+  } else if (s.databaseUrl) {
+    // Nothing stops a second node on the same database from activating the
+    // same actors: their writes stay correct (versions), single activation does not.
+    log.warn(
+      'CLUSTER is off: this node hosts every actor itself. Run one such node per DATABASE_URL, or set CLUSTER=true to share the actors between nodes.',
+    );
   }
   const actors = new ActorSystem({
     store: new SqlStateStore(sql),

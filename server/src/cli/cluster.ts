@@ -3,10 +3,10 @@
  * NATS and Postgres on this machine, prefixes their output with their names,
  * and drains them all on Ctrl-C (SIGINT/SIGTERM).
  *
- * Options: --nodes N (3); --entry main (the real node, `npm start` with
- * CLUSTER=true, ports from --port, default 8081) or --entry FILE (default: the
+ * Options: --nodes N (3); --entry main (default: the real node, `npm start`
+ * with CLUSTER=true, ports from --port, default 8081), --entry counter (the
  * integration tests' counter node, a `counter` actor and a control port per
- * node); --nats, --postgres, --redis URLs; --name NAME (namespace: subject
+ * node) or --entry FILE; --nats, --postgres, --redis URLs; --name NAME (namespace: subject
  * prefix, KV bucket, schema; default a fresh `dev_<time>`); --keep (leave
  * bucket and schema in place at exit).
  */
@@ -21,10 +21,7 @@ import { type NodeEvent, NodeProcess } from './local-cluster.js';
 const { values } = parseArgs({
   options: {
     nodes: { type: 'string', default: '3' },
-    entry: {
-      type: 'string',
-      default: fileURLToPath(new URL('../../test/fixtures/counter-node.ts', import.meta.url)),
-    },
+    entry: { type: 'string', default: 'main' },
     nats: { type: 'string', default: 'nats://127.0.0.1:4222' },
     postgres: { type: 'string', default: 'postgres://postgres@127.0.0.1:5432/test' },
     redis: { type: 'string', default: 'redis://127.0.0.1:6379' },
@@ -42,10 +39,14 @@ await sql.ensureSchema();
 await migrate(sql, stateStoreMigrations);
 
 // `--entry main`: the real node (server/src/main.ts) with CLUSTER=true, one
-// HTTP/WebSocket port each from --port; anything else: a file that prints
+// HTTP/WebSocket port each from --port; `counter` or a file: one that prints
 // `{"event":"ready","port":…}` and takes the counter node's JSON settings.
 const main = values.entry === 'main';
-const entry = main ? fileURLToPath(new URL('../main.ts', import.meta.url)) : values.entry;
+const entry = main
+  ? fileURLToPath(new URL('../main.ts', import.meta.url))
+  : values.entry === 'counter'
+    ? fileURLToPath(new URL('../../test/fixtures/counter-node.ts', import.meta.url))
+    : values.entry;
 const nodes = Array.from({ length: count }, (_, i) => {
   const nodeId = `n${i + 1}-${process.pid}`;
   const settings = {

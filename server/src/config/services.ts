@@ -15,7 +15,7 @@ export const serviceSettings = {
   redisUrl: url(
     'REDIS_URL',
     ['redis:', 'rediss:'],
-    'Redis for stream history, cache and rate buckets; empty keeps them in memory.',
+    'Redis for stream history (shared by every node, so a client resumes on any of them); empty keeps it in memory.',
   ),
   natsUrl: url(
     'NATS_URL',

@@ -4,8 +4,9 @@ import { ShutterError } from '@shutter/protocol';
  * Remembers the result of a state-changing request by (user, key) for a
  * window, so a retry with the same key gets the first answer instead of a
  * second application. Concurrent calls with one key share the first call.
- * Adapters: memory (one node) and Redis (every node, so a retry that lands
- * on another node is still recognised).
+ * One adapter: memory, per node. A retry that lands on another node is still
+ * applied once, because the actor keeps its own keys (docs/actor-runtime.md);
+ * only this store's `conflict` check (same key, other parameters) is per node.
  */
 export interface IdempotencyStore {
   /**
