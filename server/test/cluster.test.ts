@@ -104,7 +104,7 @@ describe('actor cluster: node processes over NATS and Postgres', () => {
     log(`drain of ${owned} shards took ${exit.drainMs} ms under load; ${load.retried} increments resent`);
   }, 90_000);
 
-  it('(3) SIGKILL mid-load: shards owned elsewhere within the lease, every acknowledged increment counted once', async () => {
+  it('(3) SIGKILL mid-load: shards owned elsewhere within a lease plus heartbeats and the takeover writes, every acknowledged increment counted once', async () => {
     const stats = await clusterStats([a, b]);
     // Kill the coordinator when it is a or b: the harder case (election + takeover).
     const victim = stats[1]?.coordinator ? b : a;
