@@ -138,6 +138,8 @@ class UwsResponse implements HttpResponse {
   private readonly head: [string, string][] = [];
   private headWritten = false;
   private done = false;
+  /** A streamed body of announced length (`content-length` set before the first write): sent with `tryEnd`. */
+  private known: { total: number; complete: boolean } | undefined;
 
   constructor(
     private readonly res: UwsRes,
@@ -167,16 +169,55 @@ class UwsResponse implements HttpResponse {
 
   write(chunk: Uint8Array | string): Promise<void> {
     if (this.finished) return Promise.reject(new Error('the client went away'));
+    if (this.req.method === 'HEAD') {
+      this.res.cork(() => this.writeHead());
+      return Promise.resolve();
+    }
+    if (!this.headWritten) {
+      const len = this.head.find(([k]) => k === 'content-length')?.[1];
+      // uWS writes Content-Length itself only through tryEnd; write() is chunked.
+      if (len !== undefined) this.known = { total: Number(len), complete: false };
+    }
+    if (this.known) return this.writeKnown(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
     let ok = true;
     this.res.cork(() => {
       this.writeHead();
-      if (this.req.method !== 'HEAD') ok = this.res.write(chunk);
+      ok = this.res.write(chunk);
     });
     if (ok) return Promise.resolve();
+    return this.writable(() => true);
+  }
+
+  /**
+   * One chunk of a body of announced length. `tryEnd` takes what the socket
+   * accepts now and nothing more; the rest is offered again, from the offset
+   * uWS reports, each time the socket drains.
+   */
+  private writeKnown(bytes: Uint8Array): Promise<void> {
+    const known = this.known!;
+    const base = this.res.getWriteOffset();
+    let ok = false;
+    this.res.cork(() => {
+      this.writeHead();
+      const [accepted, done] = this.res.tryEnd(bytes, known.total);
+      ok = accepted || done;
+      if (done) known.complete = true;
+    });
+    if (ok) return Promise.resolve();
+    return this.writable((offset) => {
+      const [accepted, done] = this.res.tryEnd(bytes.subarray(offset - base), known.total);
+      if (done) known.complete = true;
+      return accepted || done;
+    });
+  }
+
+  /** Resolves once `retry(offset)` reports the pending bytes taken; rejects when the client goes away. */
+  private writable(retry: (offset: number) => boolean): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.res.onWritable(() => {
-        resolve();
-        return true;
+      this.res.onWritable((offset) => {
+        const taken = retry(offset);
+        if (taken) resolve();
+        return taken;
       });
       this.req.signal.addEventListener('abort', () => reject(new Error('the client went away')), {
         once: true,
@@ -187,6 +228,18 @@ class UwsResponse implements HttpResponse {
   end(body?: Uint8Array | string): void {
     if (this.finished) return;
     this.done = true;
+    if (this.known) {
+      // Every announced byte went out through tryEnd, which ended the response;
+      // fewer bytes than announced cannot be ended cleanly: cut the connection.
+      const known = this.known;
+      const finish = () => {
+        if (!known.complete && !this.req.aborted) this.res.close();
+      };
+      if (body !== undefined && body.length > 0) {
+        this.writeKnown(typeof body === 'string' ? Buffer.from(body) : body).then(finish, () => {});
+      } else finish();
+      return;
+    }
     this.res.cork(() => {
       this.writeHead();
       if (this.req.method === 'HEAD') {
