@@ -6,6 +6,38 @@ import type { EngineHooks, EngineLimits, EngineSocket, SocketHandler, WsEngine }
 
 const require = createRequire(import.meta.url);
 
+/**
+ * Checks a request head against MAX_HEADERS and MAX_HEADER_BYTES; returns the
+ * refusal message, or undefined. Must run synchronously inside the handler.
+ *
+ * uWS itself (20.30, measured) caps a head at 48 headers and, when the head
+ * arrives in more than one read, at 4096 bytes buffered; past either it sends
+ * nothing (count: the socket waits for its ~10 s HTTP idle timeout; size: it
+ * is closed at once). UWS_HTTP_MAX_HEADERS_SIZE has no effect in this build.
+ * A head that arrives in one read is not size-limited by uWS, hence the byte
+ * check here; its estimate counts the request line, `name: value` lines and
+ * the blank line, as node:http's maxHeaderSize does.
+ */
+function headRefusal(req: Uws.HttpRequest, limits: EngineLimits): string | undefined {
+  let count = 0;
+  let bytes = req.getMethod().length + req.getUrl().length + (req.getQuery() ?? '').length + 14;
+  req.forEach((k, v) => {
+    count++;
+    bytes += k.length + v.length + 4;
+  });
+  if (count > limits.maxHeaders) return `bad_request: more than ${limits.maxHeaders} request headers`;
+  if (bytes > limits.maxHeaderBytes)
+    return `bad_request: request head larger than ${limits.maxHeaderBytes} bytes`;
+  return undefined;
+}
+
+/** Answers 431 and closes; called synchronously in a handler, where uWS has the response corked. */
+function refuseHead(res: Uws.HttpResponse, message: string): void {
+  res.writeStatus('431 Request Header Fields Too Large');
+  res.writeHeader('content-type', 'application/json');
+  res.end(JSON.stringify({ error: { code: 'bad_request', message } }), true);
+}
+
 /** Per socket in uWS: the upgrade's answer until `open`, then the two objects that serve it. */
 interface UserData {
   protocol: string;
@@ -52,6 +84,8 @@ export class UwsEngineImpl implements WsEngine {
       sendPingsAutomatically: false,
       upgrade: (res, req, context) => {
         // Everything is read from `req` synchronously: it is invalid after return.
+        const tooBig = headRefusal(req, limits);
+        if (tooBig) return refuseHead(res, tooBig);
         const remoteAddress = Buffer.from(res.getRemoteAddressAsText()).toString();
         const key = req.getHeader('sec-websocket-key');
         const offered = req.getHeader('sec-websocket-protocol');
@@ -107,7 +141,12 @@ export class UwsEngineImpl implements WsEngine {
         data.handler?.onClose(code);
       },
     });
-    this.app.any('/*', uwsHttpHandler(hooks.http));
+    const http = uwsHttpHandler(hooks.http);
+    this.app.any('/*', (res, req) => {
+      const tooBig = headRefusal(req, limits);
+      if (tooBig) return refuseHead(res, tooBig);
+      http(res, req);
+    });
   }
 
   listen(host: string, port: number): Promise<number> {

@@ -7,6 +7,10 @@ import type { EngineHooks, EngineLimits, EngineSocket, SocketHandler, WsEngine }
 
 const CLOSE_GRACE_MS = 2000;
 
+function tooManyHeaders(limits: EngineLimits): string {
+  return `bad_request: more than ${limits.maxHeaders} request headers`;
+}
+
 function destroyOnError(this: Duplex): void {
   this.destroy();
 }
@@ -22,11 +26,29 @@ export class WsEngineImpl implements WsEngine {
     private readonly hooks: EngineHooks,
     private readonly limits: EngineLimits,
   ) {
+    const http = nodeHttpHandler(hooks.http);
     this.server = createServer(
-      { maxHeaderSize: limits.maxHeaderBytes, headersTimeout: limits.upgradeTimeoutMs, requestTimeout: 0 },
-      nodeHttpHandler(hooks.http),
+      {
+        // Over the limit node:http answers 431 itself.
+        maxHeaderSize: limits.maxHeaderBytes,
+        // Answered with 408. Node checks it only every connectionsCheckingInterval
+        // (30 s by default, measured: a 1 s timeout fired after 29.7 s).
+        headersTimeout: limits.upgradeTimeoutMs,
+        connectionsCheckingInterval: Math.min(1000, Math.max(100, Math.floor(limits.upgradeTimeoutMs / 4))),
+        requestTimeout: 0,
+      },
+      (req, res) => {
+        if (req.rawHeaders.length / 2 > limits.maxHeaders) {
+          res.writeHead(431, { 'content-type': 'application/json', connection: 'close' });
+          res.end(JSON.stringify({ error: { code: 'bad_request', message: tooManyHeaders(limits) } }));
+          return;
+        }
+        http(req, res);
+      },
     );
-    this.server.maxHeadersCount = limits.maxHeaders;
+    // node:http's own count limit only drops the headers past it (and not exactly):
+    // keep them all (their bytes are bounded by maxHeaderSize) and refuse here.
+    this.server.maxHeadersCount = 0;
     this.wss = new WebSocketServer({
       noServer: true,
       maxPayload: limits.maxPayloadBytes,
@@ -42,6 +64,10 @@ export class WsEngineImpl implements WsEngine {
   private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     // A module-level listener: a closure here would keep `req` and `head` alive for the socket's life.
     socket.on('error', destroyOnError);
+    if (req.rawHeaders.length / 2 > this.limits.maxHeaders) {
+      this.refuse(socket, 431, 'Request Header Fields Too Large', tooManyHeaders(this.limits));
+      return;
+    }
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const decision = this.hooks.upgrade({
@@ -54,16 +80,8 @@ export class WsEngineImpl implements WsEngine {
       remoteAddress: req.socket.remoteAddress ?? '',
     });
     if (!decision.accept) {
-      const body = JSON.stringify({
-        error: { code: decision.message.split(':')[0], message: decision.message },
-      });
-      const extra = Object.entries(decision.headers ?? {})
-        .map(([k, v]) => `${k}: ${v}\r\n`)
-        .join('');
-      socket.end(
-        `HTTP/1.1 ${decision.status} ${decision.status === 503 ? 'Service Unavailable' : 'Refused'}\r\n` +
-          `content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n${extra}\r\n${body}`,
-      );
+      const reason = decision.status === 503 ? 'Service Unavailable' : 'Refused';
+      this.refuse(socket, decision.status, reason, decision.message, decision.headers);
       return;
     }
     (req as IncomingMessage & { chosenProtocol?: string }).chosenProtocol = decision.protocol;
@@ -72,6 +90,24 @@ export class WsEngineImpl implements WsEngine {
       const handler = this.hooks.open(sock, decision.protocol);
       sock.attach(handler);
     });
+  }
+
+  /** Answers an upgrade request with an HTTP error and closes the socket. */
+  private refuse(
+    socket: Duplex,
+    status: number,
+    reason: string,
+    message: string,
+    headers: Record<string, string> = {},
+  ): void {
+    const body = JSON.stringify({ error: { code: message.split(':')[0], message } });
+    const extra = Object.entries(headers)
+      .map(([k, v]) => `${k}: ${v}\r\n`)
+      .join('');
+    socket.end(
+      `HTTP/1.1 ${status} ${reason}\r\n` +
+        `content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n${extra}\r\n${body}`,
+    );
   }
 
   listen(host: string, port: number): Promise<number> {
