@@ -37,7 +37,7 @@ describe.each(['ws', 'uws'] as const)('two nodes sharing NATS and Redis (%s)', (
     [a, b] = await Promise.all([NodeProcess.start(env), NodeProcess.start(env)]);
   });
   afterAll(async () => {
-    await Promise.all([a.kill(), b.kill()]);
+    await Promise.all([a?.kill(), b?.kill()]);
     const r = new Redis(redisUrl);
     const keys = await r.keys(`${env.NAMESPACE}:*`);
     if (keys.length) await r.del(...keys);

@@ -66,6 +66,24 @@ describe('Sql adapters', () => {
     await Promise.all([a.close(), b.close()]);
   });
 
+  it('PgSql: nodes starting at once on a fresh namespace all get its schema (CREATE SCHEMA races)', async () => {
+    for (let round = 0; round < 5; round++) {
+      const schema = uniqueName('sql');
+      schemas.push(schema);
+      const nodes = Array.from({ length: 8 }, () => new PgSql(postgresUrl, schema, 1));
+      try {
+        await Promise.all(nodes.map((n) => n.ensureSchema()));
+        const r = await nodes[0]!.query<{ n: string }>(
+          'SELECT count(*) AS n FROM pg_namespace WHERE nspname = $1',
+          [schema],
+        );
+        expect(Number(r.rows[0]?.n)).toBe(1);
+      } finally {
+        await Promise.all(nodes.map((n) => n.close()));
+      }
+    }
+  });
+
   it('PgliteSql (in memory): migrations, transactions, rollback', async () => {
     await sqlContract(
       () => PgliteSql.open(undefined, 'shutter'),

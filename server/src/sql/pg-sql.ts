@@ -1,6 +1,10 @@
 import pg from 'pg';
 import type { Sql, SqlQueryable, SqlResult } from './sql.js';
 
+/** SQLSTATEs of a schema created concurrently by another session. */
+const UNIQUE_VIOLATION = '23505';
+const DUPLICATE_SCHEMA = '42P06';
+
 /** `Sql` over a `pg` connection pool; every connection's search_path is the schema. */
 export class PgSql implements Sql {
   readonly kind = 'postgres' as const;
@@ -55,8 +59,19 @@ export class PgSql implements Sql {
   }
 
   /** Creates the schema if needed (call once before migrations). */
+  /**
+   * Creates the namespace's schema unless it exists. `IF NOT EXISTS` is not
+   * atomic: of two nodes starting at once on a fresh namespace the loser gets
+   * a unique violation on `pg_namespace` (seen in a full test run), although
+   * the schema then exists, which is all this asks.
+   */
   async ensureSchema(): Promise<void> {
-    await this.pool.query(`CREATE SCHEMA IF NOT EXISTS ${this.schema}`);
+    try {
+      await this.pool.query(`CREATE SCHEMA IF NOT EXISTS ${this.schema}`);
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      if (code !== UNIQUE_VIOLATION && code !== DUPLICATE_SCHEMA) throw err;
+    }
   }
 
   async close(): Promise<void> {
