@@ -104,10 +104,11 @@ export function createMediaService(deps: MediaServiceDeps): MediaService {
       const item = await records.reopenDead(mediaId);
       if (!item) {
         // A node that died between reopening an item and re-queueing its job
-        // left it processing with its job dead: re-queueing finishes that retry.
+        // left it processing with its job dead: re-queueing finishes that retry
+        // (`queue.retry` re-queues only a dead job; a live one answers false).
         const stuck = await records.get(mediaId);
-        const jobDead = stuck?.status === 'processing' && (await deps.queue.get(mediaId))?.status === 'dead';
-        if (stuck && jobDead && (await deps.queue.retry(mediaId))) return announce(stuck.ownerId, mediaId);
+        if (stuck?.status === 'processing' && (await deps.queue.retry(mediaId)))
+          return announce(stuck.ownerId, mediaId);
         throw await notRetryable(mediaId);
       }
       const restore = (reason: string | null) =>
