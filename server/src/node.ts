@@ -26,6 +26,7 @@ import { UwsEngineImpl } from './gateway/uws-engine.js';
 import { WsEngineImpl } from './gateway/ws-engine.js';
 import { mountCoreRoutes } from './http/core-routes.js';
 import { withCors } from './http/cors.js';
+import { announceOperatorAccess, mountMetrics } from './http/operator-access.js';
 import { HttpRouter } from './http/router.js';
 import { createLogger, type Logger } from './log.js';
 import { startMedia } from './media/start-media.js';
@@ -184,12 +185,13 @@ export async function startNode(config: Config, options: NodeOptions = {}): Prom
 
   let ready = false;
   const router = new HttpRouter(log, g.exposeErrors);
-  metrics.mount(router);
+  const metricsEndpoint = await mountMetrics(router, metrics, config, log);
+  closers.push(() => metricsEndpoint.close());
   mountCoreRoutes(router, {
     isReady: () => ready,
     minter,
     publisher: hub,
-    adminToken: a.adminToken,
+    admin: a,
     nodeId: g.nodeId,
   });
 
@@ -220,6 +222,7 @@ export async function startNode(config: Config, options: NodeOptions = {}): Prom
     },
     'node started',
   );
+  announceOperatorAccess(log, config, metricsEndpoint, port);
 
   let shuttingDown: Promise<void> | undefined;
   return {

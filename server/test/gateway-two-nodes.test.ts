@@ -7,6 +7,8 @@ import { RawClient } from './helpers/raw-client.js';
 import { deleteNamespaceStreams, natsUrl, postgresUrl, redisUrl, uniqueName } from './services.js';
 
 const secret = 'two-node-test-secret-0123456789abcdef';
+// With a configured secret the admin API needs ADMIN_TOKEN (no loopback fallback).
+const adminToken = 'two-node-test-admin-token-0123456789abcdef';
 const namespace = uniqueName('gw')
   .toLowerCase()
   .replace(/[^a-z0-9_]/g, '_')
@@ -15,7 +17,7 @@ const namespace = uniqueName('gw')
 async function publish(node: NodeProcess, stream: string, data: unknown): Promise<{ seq: number }> {
   const r = await fetch(`${node.url}/v1/admin/publish`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${adminToken}` },
     body: JSON.stringify({ stream, data }),
   });
   if (!r.ok) throw new Error(`publish failed: ${r.status} ${await r.text()}`);
@@ -31,6 +33,7 @@ describe.each(['ws', 'uws'] as const)('two nodes sharing NATS and Redis (%s)', (
     REDIS_URL: redisUrl,
     NAMESPACE: `${namespace}_${transport}`.slice(0, 32),
     AUTH_JWT_SECRET: secret,
+    ADMIN_TOKEN: adminToken,
     DATABASE_URL: postgresUrl,
   };
   beforeAll(async () => {

@@ -71,6 +71,8 @@ export async function startTarget(name: TargetName, o: TargetOptions): Promise<T
   const port = await freePort();
   const shutter = name.startsWith('shutter');
   const secret = randomBytes(24).toString('hex');
+  // A configured AUTH_JWT_SECRET turns the admin API's loopback fallback off: publish with a token.
+  const adminToken = randomBytes(24).toString('hex');
   const nodeArgs = ['--conditions=source', '--import', 'tsx', '--expose-gc', '--import', GC_HOOK];
   if (o.profileDir)
     // One directory per target: the main thread and tsx's loader thread each write a profile.
@@ -83,6 +85,7 @@ export async function startTarget(name: TargetName, o: TargetOptions): Promise<T
       HOST: '127.0.0.1',
       TRANSPORT: name === 'shutter-uws' ? 'uws' : 'ws',
       AUTH_JWT_SECRET: secret,
+      ADMIN_TOKEN: adminToken,
       LOG_LEVEL: 'warn',
       // The benchmark's sockets send nothing after subscribing; keep them past the 60 s default.
       IDLE_TIMEOUT_MS: '600000',
@@ -114,7 +117,7 @@ export async function startTarget(name: TargetName, o: TargetOptions): Promise<T
     const res = shutter
       ? await fetch(`${base}/v1/admin/publish`, {
           method: 'POST',
-          headers: { 'content-type': 'application/json' },
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${adminToken}` },
           body: JSON.stringify({ stream, data }),
         })
       : await fetch(`${base}/publish`, {

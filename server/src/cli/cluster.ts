@@ -8,13 +8,17 @@
  * integration tests' counter node, a `counter` actor and a control port per
  * node) or --entry FILE; --nats, --postgres, --redis URLs; --name NAME (namespace: subject
  * prefix, KV bucket, schema; default a fresh `dev_<time>`); --keep (leave
- * bucket and schema in place at exit).
+ * bucket and schema in place at exit); --secret S (the nodes' shared
+ * AUTH_JWT_SECRET, default $AUTH_JWT_SECRET or a random one, printed with a
+ * token for user `alice`).
  */
+import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { connect } from '@nats-io/transport-node';
 import { NatsShardMapStore } from '../adapters/nats-shard-map.js';
 import { stateStoreMigrations } from '../adapters/sql-state-store.js';
+import { HsMinter } from '../auth/tokens.js';
 import { migrate, PgSql } from '../sql/index.js';
 import { type NodeEvent, NodeProcess } from './local-cluster.js';
 
@@ -28,11 +32,15 @@ const { values } = parseArgs({
     port: { type: 'string', default: '8081' },
     name: { type: 'string', default: `dev_${Date.now().toString(36)}` },
     keep: { type: 'boolean', default: false },
+    secret: { type: 'string' },
   },
 });
 const count = Number(values.nodes);
 if (!Number.isInteger(count) || count < 1) throw new Error('--nodes must be a positive integer');
 const name = values.name;
+// CLUSTER=true needs one token key on every node (a development secret is per
+// node): AUTH_JWT_SECRET from --secret, the environment, or made up for this run.
+const secret = values.secret ?? process.env.AUTH_JWT_SECRET ?? randomBytes(32).toString('base64url');
 
 const sql = new PgSql(values.postgres, name, 2);
 await sql.ensureSchema();
@@ -64,6 +72,7 @@ const nodes = Array.from({ length: count }, (_, i) => {
     DATABASE_URL: values.postgres,
     REDIS_URL: values.redis,
     NAMESPACE: name,
+    AUTH_JWT_SECRET: secret,
     NODE_ID: `n${i + 1}`,
     HOST: '127.0.0.1',
     PORT: String(Number(values.port) + i),
@@ -83,6 +92,14 @@ const portOf = (e: NodeEvent) => (main ? (JSON.parse(String(e.line)) as { port: 
 process.stdout.write(
   `cluster ${name}: ${ready.map((r, i) => `node ${i + 1} on http://127.0.0.1:${portOf(r)}`).join(', ')}\n`,
 );
+if (main) {
+  // Development tokens are off with a configured key: mint one here to try the cluster with.
+  const sample = await new HsMinter(new TextEncoder().encode(secret)).mint('alice', 3600);
+  process.stdout.write(
+    `AUTH_JWT_SECRET=${secret} (shared by the nodes; sign your tokens with it, HS256, sub = user id)\n` +
+      `a token for user alice, valid 1 h: ${sample.token}\n`,
+  );
+}
 
 let stopping = false;
 const stop = async () => {

@@ -1,11 +1,11 @@
 import { bool, list, str } from './settings.js';
 
-/** Token verification. Tokens are JWTs; `sub` is the user id. */
+/** Token verification (tokens are JWTs; `sub` is the user id) and the operator endpoints' access. */
 export const authSettings = {
   jwtSecret: str(
     'AUTH_JWT_SECRET',
     '',
-    'HS256 secret (≥ 32 bytes). Empty with dev tokens on: a random secret kept in DATA_DIR.',
+    'HS256 secret (≥ 32 bytes); setting it turns development tokens off. Empty with dev tokens on: a random secret kept in DATA_DIR, one per node (so CLUSTER=true needs this or AUTH_JWT_PUBLIC_KEY).',
     /^(|.{32,})$/s,
     'empty or at least 32 characters',
   ),
@@ -21,11 +21,23 @@ export const authSettings = {
   devTokens: bool(
     'AUTH_DEV_TOKENS',
     true,
-    'Serve POST /v1/dev/token, which mints a token for any user (never in production).',
+    'Serve POST /v1/dev/token, which mints a token for any user, signed with the random development secret in DATA_DIR. Off whenever AUTH_JWT_SECRET or AUTH_JWT_PUBLIC_KEY is set (dev tokens are never signed with a configured key), so never in production; a node with them on says so at start (warn).',
   ),
   adminToken: str(
     'ADMIN_TOKEN',
     '',
-    'Bearer token of the admin HTTP API (publish, media retry); empty with dev tokens on: allowed from loopback only.',
+    'Bearer token of the admin HTTP API (publish, media retry), compared in constant time; at least 32 characters when NODE_ENV=production. Empty: while development tokens are on, loopback callers only; otherwise (a key configured, or production) the admin API is off (404).',
+  ),
+  metricsToken: str(
+    'METRICS_TOKEN',
+    '',
+    'Bearer token GET /metrics needs (constant-time compare); at least 32 characters when NODE_ENV=production. Empty: open outside production; in production /metrics is off unless METRICS_LISTEN is set.',
+  ),
+  metricsListen: str(
+    'METRICS_LISTEN',
+    '',
+    'host:port of a separate plain-HTTP listener that serves GET /metrics (e.g. 127.0.0.1:9464, or 0.0.0.0:9464 on a private network); /metrics then leaves the public port. METRICS_TOKEN, when set, applies there too.',
+    /^(|(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5})$/,
+    'empty or host:port',
   ),
 };

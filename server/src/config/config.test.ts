@@ -35,9 +35,41 @@ describe('config', () => {
       /^CLUSTER=true needs shared services, so NATS_URL, DATABASE_URL, REDIS_URL must be set/,
     );
     expect(problems({ NODE_ENV: 'production' })).toContain(
-      'AUTH_DEV_TOKENS must be false when NODE_ENV=production (dev tokens let anyone act as any user).',
+      'NODE_ENV=production needs AUTH_JWT_SECRET or AUTH_JWT_PUBLIC_KEY to verify tokens.',
     );
     expect(problems({ IDLE_TIMEOUT_MS: '5000', PING_INTERVAL_MS: '5000' })[0]).toMatch(/IDLE_TIMEOUT_MS/);
+  });
+
+  it('CLUSTER=true needs a shared AUTH_JWT_SECRET or AUTH_JWT_PUBLIC_KEY (a development secret is per node)', () => {
+    const services = {
+      CLUSTER: 'true',
+      NATS_URL: 'nats://127.0.0.1:4222',
+      DATABASE_URL: 'postgres://127.0.0.1/test',
+      REDIS_URL: 'redis://127.0.0.1:6379',
+    };
+    expect(problems(services)).toEqual([
+      'CLUSTER=true needs AUTH_JWT_SECRET or AUTH_JWT_PUBLIC_KEY, the same on every node: without one each node makes up its own development secret and refuses the tokens of the others.',
+    ]);
+    expect(problems({ ...services, AUTH_JWT_SECRET: 's'.repeat(32) })).toEqual([]);
+  });
+
+  it('turns development tokens off whenever a key is configured: they are never signed with it', () => {
+    expect(loadConfig({}).auth.devTokens).toBe(true);
+    expect(loadConfig({ AUTH_JWT_SECRET: 's'.repeat(32) }).auth.devTokens).toBe(false);
+    expect(loadConfig({ AUTH_JWT_SECRET: 's'.repeat(32), AUTH_DEV_TOKENS: 'true' }).auth.devTokens).toBe(
+      false,
+    );
+  });
+
+  it('production: ADMIN_TOKEN and METRICS_TOKEN, when set, are at least 32 characters', () => {
+    const prod = { NODE_ENV: 'production', AUTH_JWT_SECRET: 's'.repeat(32) };
+    expect(problems(prod)).toEqual([]);
+    expect(problems({ ...prod, ADMIN_TOKEN: 'short', METRICS_TOKEN: 'x'.repeat(31) })).toEqual([
+      'ADMIN_TOKEN must be at least 32 characters when NODE_ENV=production (or empty: the admin API is then off).',
+      'METRICS_TOKEN must be at least 32 characters when NODE_ENV=production (or empty).',
+    ]);
+    expect(problems({ ADMIN_TOKEN: 'short' })).toEqual([]);
+    expect(problems({ METRICS_LISTEN: 'localhost' })[0]).toMatch(/^METRICS_LISTEN must be/);
   });
 
   it('docs/configuration.md is the generated one (run npm run docs:config)', () => {

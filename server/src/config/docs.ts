@@ -4,7 +4,7 @@ import type { Setting } from './settings.js';
 const TITLES: Record<string, string> = {
   gateway: 'Node and WebSocket gateway',
   services: 'Services and deployment',
-  auth: 'Authentication',
+  auth: 'Authentication and operator access',
   media: 'Media',
   actors: 'Actors and cluster',
 };

@@ -36,6 +36,10 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
   if (!c.gateway.nodeId)
     c.gateway.nodeId = `${hostname().slice(0, 36)}-${process.pid}`.replace(/[^A-Za-z0-9_-]/g, '_');
   problems.push(...contradictions(c));
+  // Development tokens are never signed with a configured key (issue 7): a
+  // key means a real deployment, where minting tokens for anyone must be off.
+  // Production needs a key (above), so dev tokens are never on there.
+  if (c.auth.jwtSecret || c.auth.jwtPublicKey || c.services.env === 'production') c.auth.devTokens = false;
   if (problems.length > 0) throw new ConfigError(problems);
   return c;
 }
@@ -53,11 +57,17 @@ function contradictions(c: Config): string[] {
         `CLUSTER=true needs shared services, so ${missing.join(', ')} must be set (the embedded defaults live inside one process).`,
       );
   }
+  if (c.services.cluster && !c.auth.jwtSecret && !c.auth.jwtPublicKey)
+    out.push(
+      'CLUSTER=true needs AUTH_JWT_SECRET or AUTH_JWT_PUBLIC_KEY, the same on every node: without one each node makes up its own development secret and refuses the tokens of the others.',
+    );
   if (c.services.env === 'production') {
-    if (c.auth.devTokens)
+    if (c.auth.adminToken && c.auth.adminToken.length < 32)
       out.push(
-        'AUTH_DEV_TOKENS must be false when NODE_ENV=production (dev tokens let anyone act as any user).',
+        'ADMIN_TOKEN must be at least 32 characters when NODE_ENV=production (or empty: the admin API is then off).',
       );
+    if (c.auth.metricsToken && c.auth.metricsToken.length < 32)
+      out.push('METRICS_TOKEN must be at least 32 characters when NODE_ENV=production (or empty).');
     if (c.gateway.exposeErrors) out.push('EXPOSE_INTERNAL_ERRORS must be false when NODE_ENV=production.');
     if (!c.auth.jwtSecret && !c.auth.jwtPublicKey)
       out.push('NODE_ENV=production needs AUTH_JWT_SECRET or AUTH_JWT_PUBLIC_KEY to verify tokens.');

@@ -32,7 +32,7 @@ export const serviceSettings = {
   cluster: bool(
     'CLUSTER',
     false,
-    'Run as one node of a cluster: requires NATS_URL, DATABASE_URL and REDIS_URL.',
+    'Run as one node of a cluster: requires NATS_URL, DATABASE_URL, REDIS_URL and AUTH_JWT_SECRET or AUTH_JWT_PUBLIC_KEY, all the same on every node.',
   ),
   logLevel: oneOf(
     'LOG_LEVEL',
@@ -44,6 +44,6 @@ export const serviceSettings = {
     'NODE_ENV',
     'development',
     ['development', 'production', 'test'] as const,
-    'production refuses development conveniences (dev tokens, exposed errors).',
+    'production: needs AUTH_JWT_SECRET or AUTH_JWT_PUBLIC_KEY, refuses exposed errors, turns dev tokens off, and keeps the admin API and /metrics off unless protected (ADMIN_TOKEN; METRICS_TOKEN or METRICS_LISTEN).',
   ),
 };

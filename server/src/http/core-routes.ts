@@ -1,20 +1,18 @@
 import { isValidStreamName, ShutterError } from '@shutter/protocol';
 import type { TokenMinter } from '../auth/tokens.js';
 import type { StreamPublisher } from '../streams/publisher.js';
+import { type AdminAccess, checkAdmin } from './operator-access.js';
 import type { HttpRouter } from './router.js';
-import type { HttpRequest } from './types.js';
 
 export interface CoreRouteDeps {
   isReady: () => boolean;
   /** Present when development tokens are on. */
   minter: TokenMinter | undefined;
   publisher: StreamPublisher;
-  /** Empty: the admin API is open to loopback callers only (development). */
-  adminToken: string;
+  /** `config.auth`: ADMIN_TOKEN and whether this is a development node (see operator-access.ts). */
+  admin: AdminAccess;
   nodeId: string;
 }
-
-const LOOPBACK = /^(127\.|::1$|::ffff:127\.)/;
 
 function parseJson(buf: Buffer): Record<string, unknown> {
   let v: unknown;
@@ -28,21 +26,6 @@ function parseJson(buf: Buffer): Record<string, unknown> {
   return v as Record<string, unknown>;
 }
 
-/**
- * The admin API's guard: `Authorization: Bearer <ADMIN_TOKEN>` when a token
- * is configured (`auth_failed` otherwise), else loopback callers only
- * (`forbidden`). Every `/v1/admin/…` route calls it first.
- */
-export function checkAdmin(req: HttpRequest, adminToken: string): void {
-  const auth = req.headers.authorization ?? '';
-  if (adminToken) {
-    if (auth !== `Bearer ${adminToken}`)
-      throw new ShutterError('auth_failed', 'the admin API needs Authorization: Bearer <ADMIN_TOKEN>');
-  } else if (!LOOPBACK.test(req.remoteAddress)) {
-    throw new ShutterError('forbidden', 'without ADMIN_TOKEN the admin API answers loopback callers only');
-  }
-}
-
 /** Health, readiness, development tokens and the admin publish API. */
 export function mountCoreRoutes(router: HttpRouter, deps: CoreRouteDeps): void {
   router.on('GET', '/healthz', (_req, res) => res.json(200, { status: 'ok', node: deps.nodeId }));
@@ -52,7 +35,10 @@ export function mountCoreRoutes(router: HttpRouter, deps: CoreRouteDeps): void {
 
   router.on('POST', '/v1/dev/token', async (req, res) => {
     if (!deps.minter)
-      throw new ShutterError('not_found', 'development tokens are off (AUTH_DEV_TOKENS=false)');
+      throw new ShutterError(
+        'not_found',
+        'development tokens are off (AUTH_DEV_TOKENS=false, a configured key, or production)',
+      );
     const body = parseJson(await req.readAll(4096));
     const user = body.user;
     const ttl = body.ttlSeconds ?? 3600;
@@ -64,7 +50,7 @@ export function mountCoreRoutes(router: HttpRouter, deps: CoreRouteDeps): void {
   });
 
   router.on('POST', '/v1/admin/publish', async (req, res) => {
-    checkAdmin(req, deps.adminToken);
+    checkAdmin(req, deps.admin);
     const body = parseJson(await req.readAll(64 * 1024));
     if (typeof body.stream !== 'string' || !isValidStreamName(body.stream)) {
       throw new ShutterError(
@@ -76,3 +62,5 @@ export function mountCoreRoutes(router: HttpRouter, deps: CoreRouteDeps): void {
     res.json(200, await deps.publisher.publish(body.stream, body.data));
   });
 }
+
+export { checkAdmin } from './operator-access.js';

@@ -1,11 +1,11 @@
-import { checkAdmin } from '../http/core-routes.js';
+import { type AdminAccess, checkAdmin } from '../http/operator-access.js';
 import type { MediaService } from './media-service.js';
 import type { RouteSpec } from './routes.js';
 
 export interface MediaAdminRoutesDeps {
   service: Pick<MediaService, 'retry'>;
-  /** `ADMIN_TOKEN`; empty: loopback callers only, as for `/v1/admin/publish`. */
-  adminToken: string;
+  /** `config.auth`: the same guard as `/v1/admin/publish` (see http/operator-access.ts). */
+  admin: AdminAccess;
 }
 
 /**
@@ -20,7 +20,7 @@ export function mediaAdminRoutes(deps: MediaAdminRoutesDeps): RouteSpec[] {
       method: 'POST',
       pattern: '/v1/admin/media/:id/retry',
       handler: async (req, res) => {
-        checkAdmin(req, deps.adminToken);
+        checkAdmin(req, deps.admin);
         res.json(202, await deps.service.retry(req.params.id ?? ''));
       },
     },

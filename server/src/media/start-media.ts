@@ -67,7 +67,7 @@ export async function startMedia(deps: MediaDeps): Promise<Media> {
       throw new ShutterError('not_found', 'no media item with that id is yours');
     res.json(200, item);
   });
-  mountRoutes(deps.router, mediaAdminRoutes({ service, adminToken: config.auth.adminToken }));
+  mountRoutes(deps.router, mediaAdminRoutes({ service, admin: config.auth }));
   uploads.sweeper.start();
   const worker = startProcessingWorker({
     sql,
