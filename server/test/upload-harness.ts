@@ -27,6 +27,10 @@ export class FakeIngest implements MediaIngest {
     this.calls.push(input);
     return { mediaId: `m_${this.calls.length}`, status: 'processing' as const };
   }
+  async mediaStatus(mediaId: string) {
+    const n = Number(mediaId.slice(2));
+    return Number.isInteger(n) && n >= 1 && n <= this.calls.length ? ('processing' as const) : undefined;
+  }
 }
 
 /** Test auth: `Authorization: Bearer <userId>`. The gateway wires the real JWT verifier. */

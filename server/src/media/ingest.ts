@@ -8,4 +8,9 @@ export interface MediaIngest {
     declaredType: string;
     sha256?: string;
   }): Promise<{ mediaId: string; status: 'processing' | 'ready' | 'failed' }>;
+  /**
+   * The current status of a media item `ingest` made (undefined when there is
+   * no such item): what an upload's status reports long after its completion.
+   */
+  mediaStatus(mediaId: string): Promise<'processing' | 'ready' | 'failed' | undefined>;
 }

@@ -101,10 +101,22 @@ function toItem(r: Row): MediaItem {
 }
 
 /**
+ * The key of a processed original: named by the SHA-256 of its bytes, written
+ * only by processing from the bytes it hashed. No presigned URL ever names
+ * it, so nobody can change the bytes behind a record (docs/media.md,
+ * "Originals"). Owner-free: equal bytes of any users are stored once.
+ */
+export function originalKeyOf(sha256: string): string {
+  return `originals/${sha256}`;
+}
+
+/**
  * Media items in the relational store. Every write is one statement (no
- * transaction held open: PGlite is one connection). An item's content is
- * keyed by its SHA-256: finishing the processing of one item finishes every
- * item of the same content still processing.
+ * transaction held open: PGlite is one connection). Dedup is per owner: an
+ * item's content is keyed by its owner and SHA-256, so finishing the
+ * processing of one item finishes every item of the same owner and content
+ * still processing, and another user's items are never consulted (their
+ * existence would show in how fast an upload becomes ready).
  */
 export class MediaRecords {
   constructor(private readonly sql: Sql) {}
@@ -130,9 +142,10 @@ export class MediaRecords {
   }
 
   /**
-   * Inserts an item as a copy of a ready item of the same content (same
-   * SHA-256 and size), sharing its original and variants. Returns the new
-   * item, or undefined when no such item exists.
+   * Inserts an item as a copy of a ready item of the same owner and content
+   * (same SHA-256 and size) whose original is content-addressed, sharing its
+   * original and variants. Returns the new item, or undefined when no such
+   * item exists.
    */
   async insertFromReady(i: {
     id: string;
@@ -145,48 +158,66 @@ export class MediaRecords {
       `INSERT INTO media_items (id, owner_id, sha256, status, original_key, original_bytes, declared_type,
          format, width, height, variants, placeholder, ready_at)
        SELECT $1, $2, sha256, 'ready', original_key, original_bytes, $3, format, width, height, variants, placeholder, now()
-       FROM media_items WHERE sha256 = $4 AND status = 'ready' AND original_bytes = $5
+       FROM media_items WHERE owner_id = $2 AND sha256 = $4 AND status = 'ready' AND original_bytes = $5
+         AND original_key = $6
        ORDER BY created_at LIMIT 1
        RETURNING *`,
-      [i.id, i.ownerId, i.declaredType, i.sha256, i.originalBytes],
-    );
-    return r.rows[0] ? toItem(r.rows[0]) : undefined;
-  }
-
-  /** Finishes a processing item from a ready item of the same content, if there is one. */
-  async completeFromReady(id: string, sha256: string): Promise<MediaItem | undefined> {
-    const r = await this.sql.query(
-      `UPDATE media_items m SET status = 'ready', sha256 = s.sha256, original_key = s.original_key, format = s.format,
-         width = s.width, height = s.height, variants = s.variants, placeholder = s.placeholder,
-         ready_at = now(), updated_at = now()
-       FROM (SELECT * FROM media_items WHERE sha256 = $2 AND status = 'ready' ORDER BY created_at LIMIT 1) s
-       WHERE m.id = $1 AND m.status = 'processing'
-       RETURNING m.*`,
-      [id, sha256],
+      [i.id, i.ownerId, i.declaredType, i.sha256, i.originalBytes, originalKeyOf(i.sha256)],
     );
     return r.rows[0] ? toItem(r.rows[0]) : undefined;
   }
 
   /**
-   * Marks `id` and every item of the same content still processing ready,
-   * all pointing at `originalKey` (the one stored copy). Returns the items it
-   * changed, each with the original key it had before (a duplicate to delete
-   * when it differs).
+   * Finishes a processing item from a ready item of the same owner and
+   * content (with a content-addressed original), if there is one.
+   */
+  async completeFromReady(id: string, ownerId: string, sha256: string): Promise<MediaItem | undefined> {
+    const r = await this.sql.query(
+      `UPDATE media_items m SET status = 'ready', sha256 = s.sha256, original_key = s.original_key,
+         original_bytes = s.original_bytes, format = s.format,
+         width = s.width, height = s.height, variants = s.variants, placeholder = s.placeholder,
+         ready_at = now(), updated_at = now()
+       FROM (SELECT * FROM media_items WHERE owner_id = $2 AND sha256 = $3 AND status = 'ready' AND original_key = $4
+             ORDER BY created_at LIMIT 1) s
+       WHERE m.id = $1 AND m.owner_id = $2 AND m.status = 'processing'
+       RETURNING m.*`,
+      [id, ownerId, sha256, originalKeyOf(sha256)],
+    );
+    return r.rows[0] ? toItem(r.rows[0]) : undefined;
+  }
+
+  /**
+   * Marks `id` and every item of the same owner and content still processing
+   * ready, all pointing at the content-addressed original of `p.sha256` (the
+   * one stored copy, `originalBytes` long). Returns the items it changed,
+   * each with the original key it had before (its upload's copy, to delete).
    */
   async markReady(
     id: string,
-    originalKey: string,
-    p: ProcessedResult,
+    ownerId: string,
+    p: ProcessedResult & { originalBytes: number },
   ): Promise<(MediaItem & { previousKey: string })[]> {
     const r = await this.sql.query(
       `WITH old AS (
          SELECT id, original_key FROM media_items
-         WHERE status = 'processing' AND (id = $1 OR sha256 = $2) FOR UPDATE)
+         WHERE status = 'processing' AND (id = $1 OR (owner_id = $9 AND sha256 = $2)) FOR UPDATE)
        UPDATE media_items m SET status = 'ready', sha256 = $2, format = $3, width = $4, height = $5, variants = $6,
-         placeholder = $7, original_key = $8, failure_code = NULL, failure_reason = NULL, ready_at = now(), updated_at = now()
+         placeholder = $7, original_key = $8, original_bytes = $10, failure_code = NULL, failure_reason = NULL,
+         ready_at = now(), updated_at = now()
        FROM old WHERE m.id = old.id
        RETURNING m.*, old.original_key AS previous_key`,
-      [id, p.sha256, p.format, p.width, p.height, JSON.stringify(p.variants), p.placeholder, originalKey],
+      [
+        id,
+        p.sha256,
+        p.format,
+        p.width,
+        p.height,
+        JSON.stringify(p.variants),
+        p.placeholder,
+        originalKeyOf(p.sha256),
+        ownerId,
+        p.originalBytes,
+      ],
     );
     return r.rows.map((row) => ({ ...toItem(row), previousKey: row.previous_key as string }));
   }
@@ -216,16 +247,21 @@ export class MediaRecords {
   }
 
   /**
-   * Marks `id` failed, and with it every item of the same content still
-   * processing when the failure belongs to the content (`sha256` given).
+   * Marks `id` failed, and with it every item of the same owner and content
+   * still processing when the failure belongs to the content (`content` given).
    */
-  async markFailed(id: string, code: string, reason: string, sha256?: string): Promise<MediaItem[]> {
+  async markFailed(
+    id: string,
+    code: string,
+    reason: string,
+    content?: { ownerId: string; sha256: string },
+  ): Promise<MediaItem[]> {
     const r = await this.sql.query(
       `UPDATE media_items SET status = 'failed', failure_code = $2, failure_reason = $3,
          sha256 = COALESCE($4, sha256), updated_at = now()
-       WHERE status = 'processing' AND (id = $1 OR ($4::text IS NOT NULL AND sha256 = $4))
+       WHERE status = 'processing' AND (id = $1 OR ($4::text IS NOT NULL AND owner_id = $5 AND sha256 = $4))
        RETURNING *`,
-      [id, code, reason, sha256 ?? null],
+      [id, code, reason, content?.sha256 ?? null, content?.ownerId ?? null],
     );
     return r.rows.map(toItem);
   }

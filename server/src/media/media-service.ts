@@ -49,8 +49,9 @@ const OWNER_ID = /^[A-Za-z0-9_.-]{1,128}$/;
 /**
  * Records uploads as media items and queues their processing. An upload
  * whose SHA-256 (computed by the server while streaming, never taken from
- * the client) matches a ready item is ready at once: it shares that item's
- * original and variants, and its own copy of the bytes is deleted.
+ * the client) matches a ready item of the same owner is ready at once: it
+ * shares that item's original and variants, and its own copy of the bytes is
+ * deleted. Another user's items are never consulted (docs/media.md, "Dedup").
  */
 export function createMediaService(deps: MediaServiceDeps): MediaService {
   const records = new MediaRecords(deps.sql);
@@ -99,6 +100,10 @@ export function createMediaService(deps: MediaServiceDeps): MediaService {
     },
 
     get: view,
+
+    async mediaStatus(mediaId) {
+      return (await records.get(mediaId))?.status;
+    },
 
     async retry(mediaId) {
       const item = await records.reopenDead(mediaId);

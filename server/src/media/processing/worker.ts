@@ -5,7 +5,7 @@ import type { Sql } from '../../sql/index.js';
 import type { StreamPublisher } from '../../streams/publisher.js';
 import { MediaEvents, type MediaStage } from '../events.js';
 import type { Job, JobConsumer, JobQueue } from '../jobs/job-queue.js';
-import { type MediaItem, MediaRecords, type MediaVariant } from '../media-records.js';
+import { type MediaItem, MediaRecords, type MediaVariant, originalKeyOf } from '../media-records.js';
 import { deleteQuietly, type MediaBlobs, type MediaJob } from '../media-service.js';
 import { MediaRefused } from './errors.js';
 import {
@@ -46,10 +46,11 @@ const PERCENT: Record<MediaStage, number> = {
 
 /**
  * Takes processing jobs off the queue: reads the original (streaming, hashing
- * as it goes), reuses a ready item of the same content if one exists,
- * otherwise validates and converts it, stores the variants under
- * content-addressed keys and marks the item (and every item of the same
- * content still processing) ready. A refusal fails the item with its code
+ * as it goes), reuses a ready item of the same owner and content if one
+ * exists, otherwise validates and converts it, stores the variants and the
+ * original under content-addressed keys (deleting the upload's copy) and
+ * marks the item (and every item of the same owner and content still
+ * processing) ready. A refusal fails the item with its code
  * and is not retried; anything else is retried by the queue, and a job that
  * goes dead fails its item with `media_processing_failed`. Running a job
  * twice is harmless: a finished item is skipped, keys are content hashes.
@@ -80,7 +81,7 @@ export function startProcessingWorker(deps: ProcessingWorkerDeps): ProcessingWor
       return finish(await records.markFailed(item.id, original.code, original.message));
     }
     const { data, sha256 } = original;
-    const reused = await records.completeFromReady(item.id, sha256);
+    const reused = await records.completeFromReady(item.id, item.ownerId, sha256);
     if (reused) {
       await chain;
       if (reused.originalKey !== item.originalKey) await deleteQuietly(deps, item.originalKey);
@@ -92,21 +93,35 @@ export function startProcessingWorker(deps: ProcessingWorkerDeps): ProcessingWor
     } catch (err) {
       if (!(err instanceof MediaRefused)) throw err;
       await chain;
-      return finish(await records.markFailed(item.id, err.code, err.message, sha256));
+      return finish(
+        await records.markFailed(item.id, err.code, err.message, { ownerId: item.ownerId, sha256 }),
+      );
     }
     report('storing');
     const stored = new Map<string, Promise<void>>();
-    const variants = await Promise.all(processed.variants.map((v) => storeVariant(v, stored)));
+    const [variants] = await Promise.all([
+      Promise.all(processed.variants.map((v) => storeVariant(v, stored))),
+      // The original moves to a key named by its hash, written from the very
+      // bytes hashed and decoded: the upload's key stays writable through its
+      // presigned URL until that expires, this one never is. Equal bytes (of
+      // any user, any concurrent job) land on the same key: one copy.
+      deps.blobs.put(originalKeyOf(sha256), data, {
+        contentType: `image/${processed.format}`,
+        size: data.length,
+      }),
+    ]);
     await chain;
-    const done = await records.markReady(item.id, item.originalKey, {
+    const done = await records.markReady(item.id, item.ownerId, {
       sha256,
       format: processed.format,
       width: processed.width,
       height: processed.height,
       variants,
       placeholder: processed.placeholder,
+      originalBytes: data.length,
     });
-    for (const d of done) if (d.previousKey !== item.originalKey) await deleteQuietly(deps, d.previousKey);
+    for (const d of done)
+      if (d.previousKey !== originalKeyOf(sha256)) await deleteQuietly(deps, d.previousKey);
     await finish(done);
   }
 

@@ -17,16 +17,21 @@ interface Deps {
  * completed. A failure before the object is whole puts the upload back to
  * pending (the client fixes what is missing and completes again); a failure
  * of `ingest` leaves it `stored`, and completing again only retries `ingest`.
- * Completing a completed upload answers the same media again.
+ * Completing a completed upload answers the same media again, with its
+ * current status.
  */
 export async function completeUpload(d: Deps, now: () => number, rec: UploadRecord): Promise<IngestResult> {
   const at = () => new Date(now());
   switch (rec.status) {
-    case 'completed':
+    case 'completed': {
+      // The media's state now, not the one recorded at completion: a client
+      // completing again after a lost answer may have missed the event.
+      const current = rec.mediaId ? await d.ingest.mediaStatus(rec.mediaId) : undefined;
       return {
         mediaId: rec.mediaId ?? '',
-        status: (rec.mediaStatus ?? 'processing') as IngestResult['status'],
+        status: current ?? ((rec.mediaStatus ?? 'processing') as IngestResult['status']),
       };
+    }
     case 'completing':
       throw new ShutterError('conflict', 'the upload is being completed; try again shortly', {
         retryAfterMs: 1000,

@@ -77,7 +77,7 @@ export class UploadService {
   }
 
   async status(ownerId: string, id: string): Promise<UploadView> {
-    const rec = await this.own(ownerId, id);
+    const rec = await this.withMediaStatus(await this.own(ownerId, id));
     if (rec.mode === 'multipart') return view(rec, await this.d.repo.parts(id));
     const v = view(rec);
     if (rec.mode === 'single' && rec.status === 'pending') {
@@ -155,7 +155,7 @@ export class UploadService {
     const rec = await this.own(ownerId, id);
     const media = await completeUpload(this.d, this.now, rec);
     const done = (await this.d.repo.get(id)) ?? rec;
-    return { upload: view(done), media };
+    return { upload: view({ ...done, mediaStatus: media.status }), media };
   }
 
   /** Aborts an open upload and deletes what was stored; idempotent. */
@@ -260,6 +260,16 @@ export class UploadService {
       this.d.log.warn({ err, uploadId: rec.id }, 'asking the store for the uploaded object failed');
       return undefined;
     }
+  }
+
+  /**
+   * The record with its media's current status: the one stored at completion
+   * says `processing` long after the media is ready or failed.
+   */
+  private async withMediaStatus(rec: UploadRecord): Promise<UploadRecord> {
+    if (!rec.mediaId) return rec;
+    const current = await this.d.ingest.mediaStatus(rec.mediaId);
+    return current ? { ...rec, mediaStatus: current } : rec;
   }
 
   private async record(rec: UploadRecord, part: UploadPart): Promise<UploadPart> {
