@@ -1,13 +1,13 @@
 import {
+  MethodIdempotency,
   type MethodName,
   type MethodParams,
   type MethodResult,
-  Methods,
   type ReqMessage,
   type ServerMessage,
   ShutterError,
   type WelcomeMessage,
-} from '@shutter/protocol';
+} from '@shutter/protocol/wire';
 import { Backoff } from './backoff.js';
 import { Connection, clientReason } from './connection.js';
 import { disconnectedError, ServerError, toError } from './errors.js';
@@ -127,8 +127,8 @@ export class ShutterClient extends ClientStateMachine {
       );
     }
     // A method this SDK version does not know (plain JS callers) counts as not idempotent.
-    const known = Methods[method] as { idempotent: boolean } | undefined;
-    const idempotent = ikey !== undefined || (options.idempotent ?? known?.idempotent ?? false);
+    const known = (MethodIdempotency as Record<string, boolean | undefined>)[method];
+    const idempotent = ikey !== undefined || (options.idempotent ?? known ?? false);
     if (idempotent && ikey === undefined) ikey = newIdempotencyKey();
     return new Promise<MethodResult<M>>((resolve, reject) => {
       this.#requests.enqueue({

@@ -1,4 +1,4 @@
-import type { CloseAction } from '@shutter/protocol';
+import type { CloseAction } from '@shutter/protocol/wire';
 
 /**
  * Why a connection ended when the client, not the server, ended it. Server

@@ -4,13 +4,13 @@ import {
   closeActionOf,
   closeNameOf,
   type HelloMessage,
-  jsonCodec,
+  jsonWireCodec,
   PROTOCOL_VERSION,
   parseCloseReason,
   type ServerMessage,
   type ShutterError,
   type WelcomeMessage,
-} from '@shutter/protocol';
+} from '@shutter/protocol/wire';
 import { ClientCloseCode, type ClientCloseName } from './codes.js';
 import { ServerError, toError } from './errors.js';
 import { Heartbeat } from './heartbeat.js';
@@ -83,7 +83,7 @@ export class Connection {
   constructor(config: ConnectionConfig, handlers: ConnectionHandlers) {
     this.#cfg = config;
     this.#h = handlers;
-    this.#codec = config.codecs[0] ?? jsonCodec;
+    this.#codec = config.codecs[0] ?? jsonWireCodec;
   }
 
   /** The codec in use (the preferred one until the server selected one). */

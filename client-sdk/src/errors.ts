@@ -4,7 +4,7 @@ import {
   isErrorCode,
   ShutterError,
   type ShutterErrorOptions,
-} from '@shutter/protocol';
+} from '@shutter/protocol/wire';
 
 /**
  * An error the server sent in an `err` frame. It is a `ShutterError`, so apps

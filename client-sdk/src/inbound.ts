@@ -1,4 +1,4 @@
-import type { ServerMessage } from '@shutter/protocol';
+import type { ServerMessage } from '@shutter/protocol/wire';
 
 /**
  * Checks the shape of a decoded server frame, field by field, by hand: the

@@ -4,7 +4,7 @@
  */
 
 // Re-exported so apps need only this package to switch on codes.
-export { type ErrorCode, ErrorCodes, ShutterError } from '@shutter/protocol';
+export { type ErrorCode, ErrorCodes, ShutterError } from '@shutter/protocol/wire';
 export {
   Backoff,
   type BackoffOptions,

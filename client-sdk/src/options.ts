@@ -1,4 +1,4 @@
-import { type Codec, jsonCodec, msgpackCodec } from '@shutter/protocol';
+import { type Codec, jsonWireCodec, msgpackWireCodec } from '@shutter/protocol/wire';
 import { type BackoffOptions, checkBackoffOptions, DEFAULT_BACKOFF } from './backoff.js';
 import type { ClientInfo } from './connection.js';
 import { defaultWebSocket, type WebSocketConstructor } from './websocket.js';
@@ -117,7 +117,7 @@ export function resolveOptions(o: ClientOptions): ResolvedOptions {
     url: o.url,
     token: o.token,
     getToken: o.getToken,
-    codecs: codecName === 'json' ? [jsonCodec, msgpackCodec] : [msgpackCodec, jsonCodec],
+    codecs: codecName === 'json' ? [jsonWireCodec, msgpackWireCodec] : [msgpackWireCodec, jsonWireCodec],
     WebSocket,
     clientInfo: o.clientInfo,
     requestTimeoutMs: positive('requestTimeoutMs', o.requestTimeoutMs ?? DEFAULTS.requestTimeoutMs),

@@ -1,4 +1,4 @@
-import type { AuthResult } from '@shutter/protocol';
+import type { AuthResult } from '@shutter/protocol/wire';
 import { toError } from './errors.js';
 import type { RequestManager } from './requests.js';
 import type { ClientErrorEvent } from './types.js';

@@ -1,4 +1,4 @@
-import { type ClientMessage, type ErrMessage, ShutterError } from '@shutter/protocol';
+import { type ClientMessage, type ErrMessage, ShutterError } from '@shutter/protocol/wire';
 import type { SendResult } from './connection.js';
 import { disconnectedError, ServerError, timeoutError } from './errors.js';
 

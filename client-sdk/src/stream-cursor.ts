@@ -1,4 +1,4 @@
-import type { EvMessage, StreamPosition, SubscribeResult } from '@shutter/protocol';
+import type { EvMessage, StreamPosition, SubscribeResult } from '@shutter/protocol/wire';
 
 export type EventVerdict =
   /** Next in order: deliver it; the position moved to it. */

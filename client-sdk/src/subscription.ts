@@ -1,4 +1,4 @@
-import type { ShutterError, StreamPosition } from '@shutter/protocol';
+import type { ShutterError, StreamPosition } from '@shutter/protocol/wire';
 import type { Emitter, Listener } from './emitter.js';
 
 /**

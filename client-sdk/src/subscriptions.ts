@@ -4,7 +4,7 @@ import {
   ShutterError,
   type StreamPosition,
   type SubscribeResult,
-} from '@shutter/protocol';
+} from '@shutter/protocol/wire';
 import { Backoff, type BackoffOptions } from './backoff.js';
 import { Emitter, invokeSafely } from './emitter.js';
 import type { Outcome, RequestManager } from './requests.js';

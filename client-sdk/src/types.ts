@@ -1,4 +1,10 @@
-import type { CloseAction, LimitsInfo, NoticeMessage, ShutterError, StreamPosition } from '@shutter/protocol';
+import type {
+  CloseAction,
+  LimitsInfo,
+  NoticeMessage,
+  ShutterError,
+  StreamPosition,
+} from '@shutter/protocol/wire';
 
 /**
  * States of a client:

@@ -1,4 +1,4 @@
-import { type ErrorCode, isErrorCode, ShutterError, type ShutterErrorOptions } from '@shutter/protocol';
+import { type ErrorCode, isErrorCode, ShutterError, type ShutterErrorOptions } from '@shutter/protocol/wire';
 
 /** The part of the WHATWG `fetch` the upload helper uses; browsers, React Native and Node ≥ 18 have it. */
 export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;

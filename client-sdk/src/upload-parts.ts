@@ -1,4 +1,4 @@
-import { ShutterError } from '@shutter/protocol';
+import { ShutterError } from '@shutter/protocol/wire';
 import { type BackoffOptions, fullJitterDelay } from './backoff.js';
 import { isTransient, type PartBody, type PresignedPut, type UploadApi } from './upload-http.js';
 import type { UploadData, UploadEvents } from './upload-types.js';

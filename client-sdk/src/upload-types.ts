@@ -1,4 +1,4 @@
-import type { ShutterError } from '@shutter/protocol';
+import type { ShutterError } from '@shutter/protocol/wire';
 import type { BackoffOptions } from './backoff.js';
 import type { FetchLike } from './upload-http.js';
 

@@ -1,4 +1,4 @@
-import { ShutterError } from '@shutter/protocol';
+import { ShutterError } from '@shutter/protocol/wire';
 import { Emitter, type Listener } from './emitter.js';
 import type { MediaRef, PresignedPut, UploadApi, UploadView } from './upload-http.js';
 import { type RetryPolicy, type Source, sendParts, withRetry } from './upload-parts.js';

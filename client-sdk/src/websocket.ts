@@ -1,4 +1,4 @@
-import type { Frame } from '@shutter/protocol';
+import type { Frame } from '@shutter/protocol/wire';
 
 // Method-style signatures make the handler parameters bivariant, so both the
 // DOM WebSocket and `ws`'s WebSocket (whose event types are richer) fit.

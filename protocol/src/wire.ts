@@ -1,0 +1,37 @@
+/**
+ * `@shutter/protocol/wire`: the wire contract without schemas, for clients.
+ *
+ * Close and error codes, stream names, version constants, the two codecs
+ * (dependency-free, `wire-codec.ts`) and every message type, as types only.
+ * Nothing here loads TypeBox or msgpackr at run time, so a browser bundle of
+ * the SDK carries neither; the schemas stay in the main entry for the server
+ * and `@shutter/protocol/validate`.
+ */
+export {
+  type CloseAction,
+  CloseCode,
+  type CloseName,
+  closeActionOf,
+  closeNameOf,
+  formatCloseReason,
+  parseCloseReason,
+} from './close-codes.js';
+export type { Codec, Frame } from './codec.js';
+export { type ErrorCode, ErrorCodes, isErrorCode, ShutterError, type ShutterErrorOptions } from './errors.js';
+export type * from './messages.js';
+export type { MethodName, MethodParams, MethodResult } from './methods.js';
+export { isValidStreamName, STREAM_NAME_PATTERN, type StreamPosition, streamKind } from './streams.js';
+export { DEFAULT_MAX_FRAME_BYTES, PROTOCOL_VERSION, SUBPROTOCOLS, Subprotocol, WS_PATH } from './version.js';
+export { decodeMsgpack, encodeMsgpack, jsonWireCodec, msgpackWireCodec } from './wire-codec.js';
+
+import type { MethodName } from './methods.js';
+
+/**
+ * `Methods[m].idempotent` without the schemas: whether a call of `m` may be
+ * sent again after a lost connection. The key set must be exactly the
+ * methods (a type error otherwise); a test checks the values agree.
+ */
+export const MethodIdempotency = {
+  'system.echo': true,
+  'system.increment': false,
+} as const satisfies Record<MethodName, boolean>;
