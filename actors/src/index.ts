@@ -33,6 +33,8 @@ export {
   BusClosed,
   BusNoResponders,
   BusRemoteError,
+  type BusStatus,
+  type BusStatusListener,
   type BusSubscription,
   BusTimeout,
   type MessageHandler,

@@ -144,7 +144,12 @@ export async function startNode(config: Config, options: NodeOptions = {}): Prom
     a.devTokens && secret ? new HsMinter(secret, a.issuer || undefined, a.audience[0]) : undefined;
 
   let engine: WsEngine | undefined;
-  const hub = new StreamHub(bus, streamLog, { publish: (t, f) => engine?.publish(t, f) }, g.historySize);
+  const hub = new StreamHub(bus, streamLog, { publish: (t, f) => engine?.publish(t, f) }, g.historySize, {
+    // Refreshed well inside the TTL, so a quiet stream with subscribers keeps its epoch.
+    keepAliveMs: Math.max(250, Math.min(60_000, (g.historyTtlSeconds * 1000) / 3)),
+    onError: (err, stream) => log.warn({ err, stream }, 'stream catch-up from the history failed'),
+  });
+  closers.push(async () => hub.close());
   const gateway = new Gateway({
     limits: g,
     nodeId: g.nodeId,

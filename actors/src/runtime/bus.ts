@@ -17,6 +17,11 @@
  *   `BusRemoteError` carrying the error's message.
  * - Handlers never run re-entrantly inside `publish` or `request`: delivery is
  *   always asynchronous (a later microtask or I/O turn).
+ * - `onStatus` reports the connection to the bus going away and coming back
+ *   (NATS: the client lost its server and reconnected). Publishes made while
+ *   disconnected, or shortly before, may be lost; messages published by others
+ *   meanwhile are lost for this node's subscriptions. An in-process bus never
+ *   reports anything.
  */
 export interface Bus {
   publish(subject: string, payload: Uint8Array): void;
@@ -27,7 +32,12 @@ export interface Bus {
   flush(): Promise<void>;
   /** Drains subscriptions and closes; later calls fail with `BusClosed`. */
   close(): Promise<void>;
+  /** Calls `listener` on each loss (`disconnected`) and return (`reconnected`) of the bus; returns an unsubscribe. */
+  onStatus(listener: BusStatusListener): () => void;
 }
+
+export type BusStatus = 'disconnected' | 'reconnected';
+export type BusStatusListener = (status: BusStatus) => void;
 
 export type MessageHandler = (payload: Uint8Array, subject: string) => void;
 export type RequestHandler = (payload: Uint8Array, subject: string) => Promise<Uint8Array> | Uint8Array;

@@ -3,6 +3,7 @@ import {
   BusClosed,
   BusNoResponders,
   BusRemoteError,
+  type BusStatusListener,
   type BusSubscription,
   BusTimeout,
   type MessageHandler,
@@ -74,6 +75,11 @@ export class MemoryBus implements Bus {
   }
 
   async flush(): Promise<void> {}
+
+  /** In process: never disconnected, so nothing to report. */
+  onStatus(_listener: BusStatusListener): () => void {
+    return () => {};
+  }
 
   async close(): Promise<void> {
     this.closed = true;

@@ -4,6 +4,7 @@ import {
   BusClosed,
   BusNoResponders,
   BusRemoteError,
+  type BusStatusListener,
   type BusSubscription,
   BusTimeout,
   type MessageHandler,
@@ -20,11 +21,35 @@ const ERROR_HEADER = 'Shutter-Error';
  */
 export class NatsBus implements Bus {
   private closed = false;
+  private readonly statusListeners = new Set<BusStatusListener>();
 
   constructor(
     private readonly nc: NatsConnection,
     private readonly prefix = '',
-  ) {}
+  ) {
+    void this.watchStatus();
+  }
+
+  onStatus(listener: BusStatusListener): () => void {
+    this.statusListeners.add(listener);
+    return () => this.statusListeners.delete(listener);
+  }
+
+  /** nats.js reports `disconnect` when it loses its server and `reconnect` once it has one again. */
+  private async watchStatus(): Promise<void> {
+    for await (const s of this.nc.status()) {
+      const status =
+        s.type === 'disconnect' ? 'disconnected' : s.type === 'reconnect' ? 'reconnected' : undefined;
+      if (!status) continue;
+      for (const l of this.statusListeners) {
+        try {
+          l(status);
+        } catch {
+          // a listener's failure is its own; the others still hear
+        }
+      }
+    }
+  }
 
   private subject(s: string): string {
     return this.prefix ? `${this.prefix}.${s}` : s;

@@ -123,5 +123,14 @@ export class RedisStreamLog implements StreamLog {
     return { status: 'ok', head, events };
   }
 
+  async touch(streams: readonly string[]): Promise<void> {
+    if (streams.length === 0) return;
+    const p = this.redis.pipeline();
+    for (const s of streams) for (const k of this.keys(s)) p.expire(k, this.options.ttlSeconds);
+    const results = (await p.exec()) ?? [];
+    const failed = results.find(([err]) => err);
+    if (failed) throw failed[0];
+  }
+
   async close(): Promise<void> {}
 }

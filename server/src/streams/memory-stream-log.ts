@@ -66,6 +66,14 @@ export class MemoryStreamLog implements StreamLog {
     return { status: 'ok', head, events: e.events.slice(from.seq + 1 - first) };
   }
 
+  async touch(streams: readonly string[]): Promise<void> {
+    const now = this.now();
+    for (const s of streams) {
+      const e = this.streams.get(s);
+      if (e && now - e.touched <= this.options.ttlSeconds * 1000) e.touched = now;
+    }
+  }
+
   private sweep(): void {
     const cutoff = this.now() - this.options.ttlSeconds * 1000;
     for (const [k, e] of this.streams) if (e.touched < cutoff) this.streams.delete(k);

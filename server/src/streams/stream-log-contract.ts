@@ -52,5 +52,23 @@ export function streamLogContract(
       if (ok.status === 'ok') expect(ok.events.map((e) => e.data)).toEqual([199, 200]);
       await log.close();
     });
+
+    it('touch keeps a quiet stream (epoch and history) past its TTL; untouched, it expires', async () => {
+      const log = await open({ maxEvents: 10, ttlSeconds: 1 });
+      const kept = `topic:${unique()}`;
+      const left = `topic:${unique()}`;
+      const e = await log.append(kept, 'k', 1);
+      const f = await log.append(left, 'l', 1);
+      // Touched every 400 ms for 2.2 s: more than twice the TTL without an event.
+      for (let t = 0; t < 5; t++) {
+        await new Promise((r) => setTimeout(r, 440));
+        await log.touch([kept, `topic:${unique()}`]);
+      }
+      expect(await log.head(kept)).toEqual({ epoch: e.epoch, seq: 1 });
+      const r = await log.readAfter(kept, { epoch: e.epoch, seq: 0 }, 10);
+      expect(r).toMatchObject({ status: 'ok', events: [{ seq: 1, data: 'k' }] });
+      expect((await log.head(left)).epoch).not.toBe(f.epoch);
+      await log.close();
+    });
   });
 }

@@ -7,8 +7,8 @@
  *
  * Contract:
  * - A stream's epoch is created with its first event and changes only when
- *   its history is lost (expired after `ttlSeconds` without events, or the
- *   store was wiped). seq starts at 1 in each epoch and grows by exactly 1.
+ *   its history is lost (expired after `ttlSeconds` without events or
+ *   `touch`, or the store was wiped). seq starts at 1 in each epoch and grows by exactly 1.
  * - `append` is atomic: concurrent appends to one stream get distinct,
  *   consecutive seqs.
  * - `head` of a stream that has no history yet creates its epoch at seq 0,
@@ -21,6 +21,8 @@ export interface StreamLog {
   append(stream: string, data: unknown, ts: number): Promise<StoredEvent>;
   head(stream: string): Promise<StreamHead>;
   readAfter(stream: string, from: StreamHead, limit: number): Promise<ReadResult>;
+  /** Restarts the TTL of these streams' histories, as an event would, without adding one (no-op for a stream without history). */
+  touch(streams: readonly string[]): Promise<void>;
   close(): Promise<void>;
 }
 
