@@ -50,9 +50,12 @@ export {
   ActorTimeout,
   ActorUnavailable,
   fromWireError,
+  IdempotencyKeyExpired,
+  IdempotencyKeyInvalid,
   isRetryable,
   ShardNotOwned,
   StaleEpoch,
+  StateRejected,
   toWireError,
   UnknownActorType,
   UnknownMessage,
@@ -60,6 +63,7 @@ export {
   type WireActorError,
 } from './runtime/errors.js';
 export { GroupCommit, type GroupCommitOptions } from './runtime/group-commit.js';
+export { type IsolationCounts, saveIsolating } from './runtime/isolating-commit.js';
 export { MemoryBus } from './runtime/memory-bus.js';
 export { MemoryStateStore } from './runtime/memory-state-store.js';
 export {
@@ -74,6 +78,12 @@ export {
 export type { ActorRef, ActorSystemApi, AskOptions, TellOptions } from './runtime/ref.js';
 export type { IdempotencyOptions } from './runtime/replies.js';
 export type { SaveOutcome, StateStore, StateWrite, StoredState } from './runtime/state-store.js';
-export { assertOnePerActor, saveOne } from './runtime/state-store.js';
+export {
+  assertOnePerActor,
+  assertStorableName,
+  isStorableText,
+  saveOne,
+  stateJson,
+} from './runtime/state-store.js';
 export type { ActorSystemStats, TurnTimeSummary } from './runtime/stats.js';
 export { ActorSystem, type ActorSystemOptions } from './runtime/system.js';

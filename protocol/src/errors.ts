@@ -162,6 +162,18 @@ export const ErrorCodes = {
     description:
       "Processing an upload failed on every attempt for a reason on the server's side (storage or database); uploading again may succeed.",
   },
+  write_rejected: {
+    http: 422,
+    retryable: false,
+    description:
+      'The server cannot store the change this request makes, as sent (for example a name holding characters the database refuses); sending it again fails the same way. Nothing was applied.',
+  },
+  idempotency_key_expired: {
+    http: 422,
+    retryable: false,
+    description:
+      'The time in the `ikey` (a UUIDv7) is older than the idempotency window, so the server may have forgotten it and refuses the request rather than risk applying it twice. Nothing was applied; check the state before sending it again with a new key.',
+  },
 } as const satisfies Record<string, { http: number; retryable: boolean; description: string }>;
 
 export type ErrorCode = keyof typeof ErrorCodes;

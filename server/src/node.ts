@@ -28,7 +28,7 @@ import { mountCoreRoutes } from './http/core-routes.js';
 import { withCors } from './http/cors.js';
 import { announceOperatorAccess, mountMetrics } from './http/operator-access.js';
 import { HttpRouter } from './http/router.js';
-import { createLogger, type Logger } from './log.js';
+import { actorErrorKey, createLogger, DedupLog, type Logger } from './log.js';
 import { startMedia } from './media/start-media.js';
 import { Metrics } from './metrics.js';
 import { migrate, PgliteSql, PgSql, type Sql } from './sql/index.js';
@@ -107,12 +107,14 @@ export async function startNode(config: Config, options: NodeOptions = {}): Prom
       'CLUSTER is off: this node hosts every actor itself. Run one such node per DATABASE_URL, or set CLUSTER=true to share the actors between nodes.',
     );
   }
+  const actorLog = new DedupLog(log);
   const actors = new ActorSystem({
     store: new SqlStateStore(sql),
     placement: cluster ?? new SingleNodePlacement(c.shardCount),
     idleMs: c.idleMs,
     defaultDeadlineMs: c.askTimeoutMs,
-    onError: (err, ctx) => log.error({ err, ...ctx }, 'actor error'),
+    // Identical failures (a request retried many times a second) log once per window, counted.
+    onError: (err, ctx) => actorLog.error(actorErrorKey(err, ctx), { err, ...ctx }, 'actor error'),
   }).register(CounterActor);
   if (cluster) await cluster.start(actors);
 

@@ -7,6 +7,7 @@ import {
   ActorUnavailable,
   ShardNotOwned,
   StaleEpoch,
+  StateRejected,
   UnknownMessage,
 } from './errors.js';
 import type { ActorMessage } from './placement.js';
@@ -54,7 +55,11 @@ export class Activation extends DurableState implements TurnHost {
     );
   }
 
+  /** One turn per write: the next turn waits until the previous one's state is committed (see `suspect`). */
+  private careful = false;
+
   start(): void {
+    if (this.rt.isSuspect(this.def.name, this.id)) this.careful = true;
     this.loading = this.load();
   }
 
@@ -87,6 +92,7 @@ export class Activation extends DurableState implements TurnHost {
     const reentrant = this.def.reentrant === true;
     const now = Date.now(); // once per pass: a clock read per message costs more than a stale one
     while (this.status === 'active' && (reentrant || this.running === 0)) {
+      if (this.careful && (this.writing || this.dirty)) break; // afterWrite() resumes
       const d = this.take();
       if (!d) break;
       if (d.done) continue;
@@ -207,6 +213,11 @@ export class Activation extends DurableState implements TurnHost {
       } catch (e) {
         this.rt.counters.c.activationFailures++;
         this.rt.report(e, { type: this.def.name, id: this.id, phase: 'activate', attempt });
+        if (e instanceof StateRejected) {
+          // The store can never hold this actor (its name): loading again would fail the same way.
+          this.discard(e, true);
+          return false;
+        }
         if (e instanceof StaleEpoch) {
           this.discard(new ShardNotOwned(this.shard, { cause: e }), true);
           return false;
@@ -303,6 +314,10 @@ export class Activation extends DurableState implements TurnHost {
 
   private waitQuiet(): Promise<void> {
     return new Promise((r) => (this.quiet ??= []).push(r));
+  }
+
+  protected afterWrite(): void {
+    if (this.careful) this.schedule();
   }
 
   protected notifyQuiet(): void {

@@ -1,7 +1,7 @@
 import type { Activation } from './activation.js';
 import type { AnyActorType } from './actor-type.js';
 import type { Delivery } from './delivery.js';
-import { ActorUnavailable, StaleEpoch } from './errors.js';
+import { ActorUnavailable, StaleEpoch, StateRejected } from './errors.js';
 import type { GroupCommit } from './group-commit.js';
 import type { ActorMessage } from './placement.js';
 import type { ActorSystemApi } from './ref.js';
@@ -39,6 +39,13 @@ export interface ActivationRuntime {
   ready(a: Activation): void;
   /** Drops a dead activation from the system's maps. */
   removed(a: Activation): void;
+  /**
+   * A write of this actor holding several turns was refused (`state_rejected`):
+   * its next activations write one turn at a time for a while, so the turn at
+   * fault fails alone.
+   */
+  suspect(type: string, id: string): void;
+  isSuspect(type: string, id: string): boolean;
   report(err: unknown, context: Record<string, unknown>): void;
   timerMessage(a: Activation, msg: ActorMessage): Delivery;
 }
@@ -135,13 +142,46 @@ export abstract class DurableState {
     for (const x of w) x.d.resolve(x.value);
     this.flushWrite();
     this.notifyQuiet();
+    this.afterWrite();
   }
+
+  /** Called after each committed write (a careful activation resumes its mailbox). */
+  protected abstract afterWrite(): void;
 
   private writeFailed(e: unknown): void {
     if (this.status === 'dead') return;
     this.rt.counters.c.stateWriteFailures++;
     if (e instanceof StaleEpoch) this.rt.forgetFence(this.shard);
     this.rt.report(e, { type: this.def.name, id: this.id, phase: 'save' });
+    if (e instanceof StateRejected) return this.rejected(e);
+    this.discard(
+      new ActorUnavailable(`state of ${this.def.name}/${this.id} was not saved`, { cause: e }),
+      false,
+    );
+  }
+
+  /**
+   * The store refused this write for good. If it held one turn's change, that
+   * turn's caller gets the (non-retryable) rejection: sending it again would
+   * fail the same way. If it held several, which one is at fault is unknown:
+   * they all fail retryably, and the actor's next activation writes one turn
+   * at a time (`careful`), so the retries sort the bad one out.
+   */
+  private rejected(e: StateRejected): void {
+    this.rt.counters.c.stateWritesRejected++;
+    const writing = this.writing ?? [];
+    if (writing.length === 1) {
+      const [only] = writing;
+      this.writing = [];
+      if (this.pending && this.pending.length > 0) this.rt.suspect(this.def.name, this.id);
+      this.discard(
+        new ActorUnavailable(`state of ${this.def.name}/${this.id} was not saved`, { cause: e }),
+        false,
+      );
+      if (only) this.rt.fail(only.d, e);
+      return;
+    }
+    if (writing.length > 1) this.rt.suspect(this.def.name, this.id);
     this.discard(
       new ActorUnavailable(`state of ${this.def.name}/${this.id} was not saved`, { cause: e }),
       false,

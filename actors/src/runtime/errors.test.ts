@@ -7,9 +7,12 @@ import {
   ActorTimeout,
   ActorUnavailable,
   fromWireError,
+  IdempotencyKeyExpired,
+  IdempotencyKeyInvalid,
   isRetryable,
   ShardNotOwned,
   StaleEpoch,
+  StateRejected,
   toWireError,
   UnknownActorType,
   UnknownMessage,
@@ -37,6 +40,9 @@ describe('actor errors', () => {
       new ShardNotOwned(1),
       new StaleEpoch(1, 1, 2),
       new VersionConflict('t', 'i', 1, 2),
+      new StateRejected('m'),
+      new IdempotencyKeyInvalid('k', 'why'),
+      new IdempotencyKeyExpired('k', 2, 1),
     ];
     expect(all.map((e) => e.code).sort()).toEqual(Object.keys(ActorErrorCodes).sort());
     for (const e of all) {

@@ -52,6 +52,21 @@ export const ActorErrorCodes = {
     description:
       'The store refused a write: the actor was saved by someone else since it was loaded (optimistic concurrency).',
   },
+  state_rejected: {
+    retryable: false,
+    description:
+      "The store refused this actor's data as it is (for example an id holding U+0000 or a lone surrogate, which a database text column cannot hold), or the write failed on its own while the rest of its batch committed. Sending it again fails the same way, so the runtime does not retry it. Nothing was applied.",
+  },
+  idempotency_key_invalid: {
+    retryable: false,
+    description:
+      'The idempotency key does not end in a time-ordered id (a UUIDv7 or a ULID, optionally after a `scope:` prefix), or its time is further in the future than the window. Nothing was applied.',
+  },
+  idempotency_key_expired: {
+    retryable: false,
+    description:
+      'The time in the idempotency key is older than the idempotency window: the runtime may have forgotten the key, so it refuses the message rather than risk applying it twice. Nothing was applied.',
+  },
 } as const satisfies Record<string, { retryable: boolean; description: string }>;
 
 export type ActorErrorCode = keyof typeof ActorErrorCodes;
@@ -160,6 +175,34 @@ export class StaleEpoch extends ActorError {
 export class VersionConflict extends ActorError {
   constructor(type: string, id: string, expected: number, actual: number) {
     super('version_conflict', `${type}/${id}: expected version ${expected}, store has ${actual}`);
+  }
+}
+
+/**
+ * The store refused this actor's data (a data error such as a string a text
+ * column cannot hold), or its write failed alone while the rest of its batch
+ * committed: it can never succeed as it is, so it is not retried.
+ */
+export class StateRejected extends ActorError {
+  constructor(message: string, options: ActorErrorOptions = {}) {
+    super('state_rejected', message, options);
+  }
+}
+
+/** The idempotency key carries no readable time (not a UUIDv7/ULID) or one too far ahead. */
+export class IdempotencyKeyInvalid extends ActorError {
+  constructor(key: string, why: string) {
+    super('idempotency_key_invalid', `idempotency key ${JSON.stringify(key.slice(0, 140))}: ${why}`);
+  }
+}
+
+/** The idempotency key is older than the window: it may have been forgotten, so it is refused. */
+export class IdempotencyKeyExpired extends ActorError {
+  constructor(key: string, ageMs: number, windowMs: number) {
+    super(
+      'idempotency_key_expired',
+      `idempotency key ${JSON.stringify(key.slice(0, 140))} is ${Math.round(ageMs / 1000)} s old, beyond the ${Math.round(windowMs / 1000)} s window`,
+    );
   }
 }
 

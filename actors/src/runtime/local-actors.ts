@@ -8,6 +8,9 @@ import type { ActorSystemApi } from './ref.js';
 import type { SaveOutcome, StateStore, StateWrite } from './state-store.js';
 import type { StatsRecorder } from './stats.js';
 
+/** How long an actor whose multi-turn write was refused writes one turn at a time. */
+const SUSPECT_MS = 60_000;
+
 /** What the local side needs from the router (the `ActorSystem`). */
 export interface Router {
   fail(d: Delivery, err: unknown): void;
@@ -27,6 +30,8 @@ export class LocalActors implements ActivationRuntime {
   private readonly stopped = new Map<number, number>();
   private readonly fences = new Map<number, { epoch: number; done: Promise<void> }>();
   private readyList: Activation[] = [];
+  /** Actors whose multi-turn write was refused, until when their activations stay careful. */
+  private readonly suspects = new Map<string, number>();
 
   constructor(
     readonly api: ActorSystemApi,
@@ -124,6 +129,25 @@ export class LocalActors implements ActivationRuntime {
     const set = this.byShard.get(a.shard);
     if (set?.delete(a) && set.size === 0) this.byShard.delete(a.shard);
     this.counters.c.activations--;
+  }
+
+  suspect(type: string, id: string): void {
+    if (this.suspects.size >= 10_000) {
+      const now = Date.now();
+      for (const [k, until] of this.suspects) if (until <= now) this.suspects.delete(k);
+      if (this.suspects.size >= 10_000) this.suspects.clear(); // only an optimisation: bounded
+    }
+    this.suspects.set(`${type}\u0000${id}`, Date.now() + SUSPECT_MS);
+  }
+
+  isSuspect(type: string, id: string): boolean {
+    if (this.suspects.size === 0) return false;
+    const k = `${type}\u0000${id}`;
+    const until = this.suspects.get(k);
+    if (until === undefined) return false;
+    if (until > Date.now()) return true;
+    this.suspects.delete(k);
+    return false;
   }
 
   /** Raises the store's fence for (shard, epoch) once per epoch, before the first load under it. */

@@ -1,11 +1,13 @@
 import { StaleEpoch, VersionConflict } from './errors.js';
 import {
   assertOnePerActor,
+  assertStorableName,
   type SaveOutcome,
   type StateStore,
   type StateWrite,
   type StoredState,
   saveOne,
+  stateJson,
 } from './state-store.js';
 
 /**
@@ -24,6 +26,7 @@ export class MemoryStateStore implements StateStore {
   async load(type: string, id: string): Promise<StoredState | undefined> {
     await Promise.resolve();
     if (this.failWith) throw this.failWith;
+    assertStorableName(type, id);
     const row = this.rows.get(key(type, id));
     return row && { state: JSON.parse(row.json), version: row.version, epoch: row.epoch };
   }
@@ -35,10 +38,12 @@ export class MemoryStateStore implements StateStore {
   async saveBatch(writes: readonly StateWrite[]): Promise<SaveOutcome[]> {
     assertOnePerActor(writes);
     // Serialize before the await: the caller may change its objects afterwards.
-    const docs = writes.map((w) => JSON.stringify(w.state));
+    const docs = writes.map(stateJson);
     await Promise.resolve();
     if (this.failWith) throw this.failWith;
     this.transactions++;
+    // As Postgres does: a name a text column cannot hold fails the whole transaction.
+    for (const w of writes) assertStorableName(w.type, w.id);
     // As in SQL: the batch first raises each shard's fence to the highest epoch
     // it carries, then every write is checked against that fence.
     for (const w of writes) if (w.epoch > (this.fences.get(w.shard) ?? 0)) this.fences.set(w.shard, w.epoch);

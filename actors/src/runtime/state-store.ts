@@ -1,4 +1,4 @@
-import type { StaleEpoch, VersionConflict } from './errors.js';
+import { type StaleEpoch, StateRejected, type VersionConflict } from './errors.js';
 
 /** What the store holds for one actor. `state` is a JSON document. */
 export interface StoredState {
@@ -23,7 +23,9 @@ export interface StateWrite {
   state: unknown;
 }
 
-export type SaveOutcome = { ok: true; version: number } | { ok: false; error: VersionConflict | StaleEpoch };
+export type SaveOutcome =
+  | { ok: true; version: number }
+  | { ok: false; error: VersionConflict | StaleEpoch | StateRejected };
 
 /**
  * The actor persistence port. Adapters: `MemoryStateStore` (tests, the
@@ -66,6 +68,40 @@ export interface StateStore {
    * than the highest seen; the same epoch again is fine.
    */
   fence(shard: number, epoch: number): Promise<void>;
+}
+
+/**
+ * Whether a string can be stored in a database text column: no U+0000 and no
+ * lone UTF-16 surrogate (Postgres refuses the first and cannot encode the
+ * second in UTF-8). Actor types and ids must be; states are JSON text, where
+ * both travel escaped.
+ */
+export function isStorableText(s: string): boolean {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: U+0000 is what we look for
+  return !/\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(s);
+}
+
+/** Throws `StateRejected` when an actor's type or id cannot be stored (shared by adapters). */
+export function assertStorableName(type: string, id: string): void {
+  if (!isStorableText(type) || !isStorableText(id)) {
+    throw new StateRejected(
+      `actor ${JSON.stringify(type)}/${JSON.stringify(id)}: the name holds U+0000 or a lone surrogate, which the store cannot hold`,
+    );
+  }
+}
+
+/**
+ * The write's state as JSON text; a state JSON cannot hold (a BigInt, a
+ * cycle) is a data error like any other: `StateRejected` (shared by adapters).
+ */
+export function stateJson(w: StateWrite): string {
+  try {
+    return JSON.stringify(w.state) ?? 'null';
+  } catch (e) {
+    throw new StateRejected(`the state of ${w.type}/${JSON.stringify(w.id)} is not JSON-serializable`, {
+      cause: e,
+    });
+  }
 }
 
 /** Throws a TypeError when a batch names one actor twice (shared by adapters). */

@@ -29,6 +29,13 @@ export interface ActorSystemStats {
   retries: number;
   stateWrites: number;
   stateWriteFailures: number;
+  /** Writes the store refused on their own (`state_rejected`: isolated from their batch, not retried). */
+  stateWritesRejected: number;
+  /** Batches whose transaction failed and were split to find the failing writes. */
+  batchSplits: number;
+  /** Keyed messages looked up in the store's key table (not answered from memory), and lookups run. */
+  keyLookups: number;
+  keyLookupBatches: number;
   turnTime: TurnTimeSummary;
 }
 
@@ -51,6 +58,10 @@ export class StatsRecorder {
     retries: 0,
     stateWrites: 0,
     stateWriteFailures: 0,
+    stateWritesRejected: 0,
+    batchSplits: 0,
+    keyLookups: 0,
+    keyLookupBatches: 0,
   };
   private readonly buckets = new Uint32Array(32);
   private started = 0;

@@ -3,6 +3,7 @@ import { fullJitter } from './backoff.js';
 import { Delivery } from './delivery.js';
 import { ActorTimeout, ActorUnavailable, isRetryable, ShardNotOwned, UnknownActorType } from './errors.js';
 import { GroupCommit, type GroupCommitOptions } from './group-commit.js';
+import { type IsolationCounts, saveIsolating } from './isolating-commit.js';
 import { LocalActors, type Router } from './local-actors.js';
 import { MemoryStateStore } from './memory-state-store.js';
 import { type ActorEnvelope, type ActorMessage, type Placement, SingleNodePlacement } from './placement.js';
@@ -65,6 +66,7 @@ export class ActorSystem implements ActorSystemApi {
   private readonly onError: ActorSystemOptions['onError'];
   private readonly sweeper: ReturnType<typeof setInterval>;
   private closed = false;
+  private readonly isolation: IsolationCounts = { splits: 0, extraTransactions: 0, isolated: 0 };
 
   constructor(options: ActorSystemOptions = {}) {
     const idleMs = options.idleMs ?? DEFAULTS.idleMs;
@@ -76,7 +78,8 @@ export class ActorSystem implements ActorSystemApi {
     this.onError = options.onError;
     this.store = options.store ?? new MemoryStateStore();
     this.placement = options.placement ?? new SingleNodePlacement();
-    this.writer = new GroupCommit((ws) => this.store.saveBatch(ws), options.groupCommit);
+    // A batch whose transaction fails is split, so one write the store refuses fails alone.
+    this.writer = new GroupCommit((ws) => saveIsolating(this.store, ws, this.isolation), options.groupCommit);
     const router: Router = {
       fail: (d, e) => this.fail(d, e),
       redispatch: (d) => this.redispatch(d),
@@ -177,7 +180,9 @@ export class ActorSystem implements ActorSystemApi {
   }
 
   stats(): ActorSystemStats {
-    return this.counters.snapshot();
+    const s = this.counters.snapshot();
+    s.batchSplits = this.isolation.splits;
+    return s;
   }
 
   /** Passivates everything (saving state) and stops; later sends fail with `actor_unavailable`. */

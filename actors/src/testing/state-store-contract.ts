@@ -167,6 +167,29 @@ export function stateStoreContract(name: string, harness: StateStoreContractHarn
       expect(await store.saveBatch([])).toEqual([]);
     });
 
+    it('refuses names a text column cannot hold (U+0000, lone surrogates) with state_rejected, storing nothing', async () => {
+      const { type, shard } = fresh();
+      for (const id of ['a\u0000b', '\ud800', 'x\udc00y']) {
+        expect(await codeOf(store.load(type, id))).toBe('state_rejected');
+        expect(await codeOf(store.saveBatch([w({ type, shard, id: 'ok' }), w({ type, shard, id })]))).toBe(
+          'state_rejected',
+        );
+      }
+      expect(await store.load(type, 'ok')).toBeUndefined();
+      // A surrogate pair is fine.
+      expect(await store.save(w({ type, shard, id: 'pair😀' }))).toBe(1);
+    });
+
+    it('refuses a state JSON cannot hold with state_rejected, storing nothing of the batch', async () => {
+      const { type, shard } = fresh();
+      expect(
+        await codeOf(
+          store.saveBatch([w({ type, shard, id: 'ok' }), w({ type, shard, id: 'big', state: { n: 1n } })]),
+        ),
+      ).toBe('state_rejected');
+      expect(await store.load(type, 'ok')).toBeUndefined();
+    });
+
     it('refuses a batch naming one actor twice', async () => {
       const { type, shard } = fresh();
       await expect(

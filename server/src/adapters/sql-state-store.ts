@@ -1,11 +1,14 @@
 import {
   assertOnePerActor,
+  assertStorableName,
   type SaveOutcome,
   StaleEpoch,
+  StateRejected,
   type StateStore,
   type StateWrite,
   type StoredState,
   saveOne,
+  stateJson,
   VersionConflict,
 } from '@shutter/actors';
 import type { Migration, Sql, SqlQueryable } from '../sql/index.js';
@@ -78,6 +81,20 @@ interface Row {
 }
 
 /**
+ * A Postgres data exception (SQLSTATE class 22: a string the json or text
+ * types refuse, a bad escape) or program limit (class 54: a value too large)
+ * becomes `StateRejected`: the same write would fail the same way again.
+ * Anything else (connection, serialization) is left as it is: retryable.
+ */
+function asDataError(e: unknown): unknown {
+  const code = (e as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && /^(22|54)[0-9A-Z]{3}$/.test(code)) {
+    return new StateRejected(`the store refused the batch's data (SQLSTATE ${code})`, { cause: e });
+  }
+  return e;
+}
+
+/**
  * `StateStore` over the `Sql` port: one class for Postgres and PGlite. Apply
  * `stateStoreMigrations` with `migrate()` first.
  *
@@ -93,6 +110,8 @@ export class SqlStateStore implements StateStore {
   constructor(private readonly sql: Sql) {}
 
   async load(type: string, id: string): Promise<StoredState | undefined> {
+    // Checked here: pg would send a lone surrogate as U+FFFD and load another actor's row.
+    assertStorableName(type, id);
     const r = await this.sql.query<{ state: string; version: string; epoch: string }>(
       'SELECT state, version::text AS version, epoch::text AS epoch FROM actor_state WHERE type = $1 AND id = $2',
       [type, id],
@@ -114,9 +133,13 @@ export class SqlStateStore implements StateStore {
       shard: w.shard,
       epoch: w.epoch,
       expected: w.expectedVersion,
-      state: JSON.stringify(w.state),
+      state: stateJson(w),
     }));
-    return this.sql.transaction((tx) => this.applyBatch(tx, rows));
+    try {
+      return await this.sql.transaction((tx) => this.applyBatch(tx, rows));
+    } catch (e) {
+      throw asDataError(e);
+    }
   }
 
   async fence(shard: number, epoch: number): Promise<void> {
