@@ -20,16 +20,25 @@ import { postgresUrl, uniqueName } from './services.js';
 
 type IngestInput = Parameters<MediaIngest['ingest']>[0];
 
-/** An in-memory MediaIngest: records what it was given, answers `processing`. */
+type MediaState = NonNullable<Awaited<ReturnType<MediaIngest['mediaState']>>>;
+
+/**
+ * An in-memory MediaIngest: records what it was given, answers `processing`;
+ * `states` overrides what `mediaState` answers for a media id.
+ */
 export class FakeIngest implements MediaIngest {
   readonly calls: IngestInput[] = [];
+  readonly states = new Map<string, MediaState>();
   async ingest(input: IngestInput) {
     this.calls.push(input);
     return { mediaId: `m_${this.calls.length}`, status: 'processing' as const };
   }
-  async mediaStatus(mediaId: string) {
+  async mediaState(mediaId: string): Promise<MediaState | undefined> {
+    const set = this.states.get(mediaId);
+    if (set) return set;
     const n = Number(mediaId.slice(2));
-    return Number.isInteger(n) && n >= 1 && n <= this.calls.length ? ('processing' as const) : undefined;
+    const call = Number.isInteger(n) && n >= 1 ? this.calls[n - 1] : undefined;
+    return call && { status: 'processing' as const, originalKey: call.objectKey };
   }
 }
 

@@ -9,8 +9,11 @@ export interface MediaIngest {
     sha256?: string;
   }): Promise<{ mediaId: string; status: 'processing' | 'ready' | 'failed' }>;
   /**
-   * The current status of a media item `ingest` made (undefined when there is
-   * no such item): what an upload's status reports long after its completion.
+   * The current state of a media item `ingest` made (undefined when there is
+   * no such item): what an upload's status reports long after its completion,
+   * and whether the item still reads the upload's key (`originalKey`).
    */
-  mediaStatus(mediaId: string): Promise<'processing' | 'ready' | 'failed' | undefined>;
+  mediaState(
+    mediaId: string,
+  ): Promise<{ status: 'processing' | 'ready' | 'failed'; originalKey: string } | undefined>;
 }

@@ -101,8 +101,9 @@ export function createMediaService(deps: MediaServiceDeps): MediaService {
 
     get: view,
 
-    async mediaStatus(mediaId) {
-      return (await records.get(mediaId))?.status;
+    async mediaState(mediaId) {
+      const item = await records.get(mediaId);
+      return item && { status: item.status, originalKey: item.originalKey };
     },
 
     async retry(mediaId) {

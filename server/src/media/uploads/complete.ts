@@ -9,7 +9,11 @@ interface Deps {
   store: BlobStore;
   repo: UploadRepo;
   ingest: MediaIngest;
+  limits: { presignExpirySeconds: number };
 }
+
+/** After the last presigned URL of a completed single PUT expired (plus this), the sweeper deletes its key again. */
+export const RECHECK_MARGIN_MS = 60_000;
 
 /**
  * Completes an upload: pending → completing (one caller wins) → the store
@@ -26,10 +30,10 @@ export async function completeUpload(d: Deps, now: () => number, rec: UploadReco
     case 'completed': {
       // The media's state now, not the one recorded at completion: a client
       // completing again after a lost answer may have missed the event.
-      const current = rec.mediaId ? await d.ingest.mediaStatus(rec.mediaId) : undefined;
+      const current = rec.mediaId ? await d.ingest.mediaState(rec.mediaId) : undefined;
       return {
         mediaId: rec.mediaId ?? '',
-        status: current ?? ((rec.mediaStatus ?? 'processing') as IngestResult['status']),
+        status: current?.status ?? ((rec.mediaStatus ?? 'processing') as IngestResult['status']),
       };
     }
     case 'completing':
@@ -106,9 +110,16 @@ export async function completeUpload(d: Deps, now: () => number, rec: UploadReco
     await d.repo.transition(rec.id, ['completing'], 'stored', at());
     throw e;
   }
+  // A single PUT's URL still takes bytes until it expires (S3 cannot revoke
+  // it): they land on the upload's key, which processing leaves for a
+  // content-addressed one. The sweeper deletes that key once more after the
+  // last URL expired (URLs are issued only while the upload is pending).
+  const recheck =
+    rec.mode === 'single' ? new Date(now() + d.limits.presignExpirySeconds * 1000 + RECHECK_MARGIN_MS) : null;
   await d.repo.transition(rec.id, ['completing'], 'completed', at(), {
     mediaId: result.mediaId,
     mediaStatus: result.status,
+    ...(recheck ? { recheckAt: recheck } : {}),
   });
   return result;
 }

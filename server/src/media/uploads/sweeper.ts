@@ -13,7 +13,8 @@ export interface SweeperOptions {
 
 /**
  * Aborts uploads left open past their expiry and deletes their bytes, retries
- * store cleanups that failed, and releases uploads stuck completing. Safe on
+ * store cleanups that failed, releases uploads stuck completing, and deletes
+ * a completed single PUT's key once more after its URLs expired. Safe on
  * every node at once: each change is a compare-and-set on the record.
  */
 export class UploadSweeper {
@@ -45,7 +46,7 @@ export class UploadSweeper {
     await this.running;
   }
 
-  async sweepOnce(): Promise<{ expired: number; retried: number; released: number }> {
+  async sweepOnce(): Promise<{ expired: number; retried: number; released: number; rechecked: number }> {
     const now = this.service.now();
     const max = this.opts.maxCleanupAttempts ?? 5;
     const due = await this.repo.sweepable(
@@ -54,8 +55,15 @@ export class UploadSweeper {
       max,
       this.opts.batch ?? 100,
     );
-    const counts = { expired: 0, retried: 0, released: 0 };
+    const counts = { expired: 0, retried: 0, released: 0, rechecked: 0 };
     for (const rec of due) {
+      if (rec.status === 'completed') {
+        if (rec.recheckAt && rec.recheckAt.getTime() < now) {
+          await this.service.recheck(rec, this.opts.intervalMs);
+          counts.rechecked++;
+        }
+        continue;
+      }
       if (rec.status === 'completing') {
         if (await this.repo.transition(rec.id, ['completing'], 'pending', new Date(now))) counts.released++;
         continue;

@@ -35,6 +35,12 @@ export const uploadMigrations: Migration[] = [
       PRIMARY KEY (upload_id, part_number)
     );`,
   },
+  {
+    // When the sweeper deletes the upload's key once more: after the last
+    // presigned URL of a completed single PUT expired (docs/media.md, "Originals").
+    id: 'uploads_002_recheck',
+    sql: 'ALTER TABLE media_uploads ADD COLUMN recheck_at timestamptz',
+  },
 ];
 
 export type UploadMode = 'single' | 'multipart' | 'stream';
@@ -70,6 +76,12 @@ export interface UploadRecord {
   failure: string | null;
   cleanupPending: boolean;
   cleanupAttempts: number;
+  /**
+   * A completed single PUT: when every presigned URL of it has expired and
+   * the sweeper deletes its key again (bytes PUT after completion land
+   * there). Null otherwise.
+   */
+  recheckAt: Date | null;
   createdAt: Date;
   updatedAt: Date;
   expiresAt: Date;
@@ -163,7 +175,10 @@ export class UploadRepo {
     to: UploadStatus,
     now: Date,
     fields: Partial<
-      Pick<UploadRecord, 'sha256' | 'size' | 'mediaId' | 'mediaStatus' | 'failure' | 'cleanupPending'>
+      Pick<
+        UploadRecord,
+        'sha256' | 'size' | 'mediaId' | 'mediaStatus' | 'failure' | 'cleanupPending' | 'recheckAt'
+      >
     > = {},
   ): Promise<UploadRecord | undefined> {
     const sets = ['status = $3', 'updated_at = $4'];
@@ -175,6 +190,7 @@ export class UploadRepo {
       mediaStatus: 'media_status',
       failure: 'failure',
       cleanupPending: 'cleanup_pending',
+      recheckAt: 'recheck_at',
     } as const;
     for (const [k, col] of Object.entries(columns)) {
       const v = fields[k as keyof typeof fields];
@@ -201,13 +217,22 @@ export class UploadRepo {
     );
   }
 
-  /** Uploads the sweeper should look at: open past expiry, stuck completing, or with a cleanup to retry. */
+  /** Sets (or clears, with null) when the sweeper deletes a completed upload's key once more. */
+  async setRecheck(id: string, at: Date | null): Promise<void> {
+    await this.sql.query('UPDATE media_uploads SET recheck_at = $2 WHERE id = $1', [id, at]);
+  }
+
+  /**
+   * Uploads the sweeper should look at: open past expiry, stuck completing,
+   * with a cleanup to retry, or completed with a recheck due.
+   */
   async sweepable(now: Date, stuckBefore: Date, maxAttempts: number, limit: number): Promise<UploadRecord[]> {
     const r = await this.sql.query(
       `SELECT * FROM media_uploads
        WHERE (status IN ('pending', 'stored') AND expires_at < $1)
           OR (status = 'completing' AND updated_at < $2)
           OR (cleanup_pending AND cleanup_attempts < $3)
+          OR (status = 'completed' AND recheck_at < $1)
        ORDER BY expires_at LIMIT $4`,
       [now, stuckBefore, maxAttempts, limit],
     );
@@ -281,6 +306,7 @@ function toRecord(r: Row): UploadRecord {
     failure: strOrNull(r.failure),
     cleanupPending: Boolean(r.cleanup_pending),
     cleanupAttempts: Number(r.cleanup_attempts),
+    recheckAt: r.recheck_at ? date(r.recheck_at) : null,
     createdAt: date(r.created_at),
     updatedAt: date(r.updated_at),
     expiresAt: date(r.expires_at),

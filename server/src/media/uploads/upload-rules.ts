@@ -86,6 +86,7 @@ export function newRecord(
     failure: null,
     cleanupPending: false,
     cleanupAttempts: 0,
+    recheckAt: null,
     createdAt: now,
     updatedAt: now,
     expiresAt: new Date(nowMs + limits.uploadExpirySeconds * 1000),

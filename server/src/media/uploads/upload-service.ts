@@ -268,8 +268,35 @@ export class UploadService {
    */
   private async withMediaStatus(rec: UploadRecord): Promise<UploadRecord> {
     if (!rec.mediaId) return rec;
-    const current = await this.d.ingest.mediaStatus(rec.mediaId);
-    return current ? { ...rec, mediaStatus: current } : rec;
+    const current = await this.d.ingest.mediaState(rec.mediaId);
+    return current ? { ...rec, mediaStatus: current.status } : rec;
+  }
+
+  /**
+   * A completed single PUT whose URLs have all expired: deletes its key again
+   * (bytes PUT to the URL after completion land there) unless the media
+   * still reads it (processing: asked again later; failed: the key is the
+   * media's original, kept for an operator's retry).
+   */
+  async recheck(rec: UploadRecord, retryAfterMs: number): Promise<'deleted' | 'kept' | 'later'> {
+    const state = rec.mediaId ? await this.d.ingest.mediaState(rec.mediaId) : undefined;
+    if (state?.originalKey === rec.objectKey && state.status === 'processing') {
+      await this.d.repo.setRecheck(rec.id, new Date(this.now() + retryAfterMs));
+      return 'later';
+    }
+    if (state?.originalKey === rec.objectKey) {
+      await this.d.repo.setRecheck(rec.id, null);
+      return 'kept';
+    }
+    try {
+      await this.d.store.delete(rec.objectKey);
+    } catch (err) {
+      this.d.log.warn({ err, uploadId: rec.id }, 'deleting a completed upload key failed; will retry');
+      await this.d.repo.setRecheck(rec.id, new Date(this.now() + retryAfterMs));
+      return 'later';
+    }
+    await this.d.repo.setRecheck(rec.id, null);
+    return 'deleted';
   }
 
   private async record(rec: UploadRecord, part: UploadPart): Promise<UploadPart> {
