@@ -53,8 +53,10 @@ export class JwtVerifier implements TokenVerifier {
         ...(this.options.issuer ? { issuer: this.options.issuer } : {}),
         ...(this.options.audience?.length ? { audience: this.options.audience } : {}),
       });
-      const sub = payload.sub ?? '';
-      if (!USER_ID.test(sub))
+      // jose checks that `sub` is present, not its type: 4242, ["u4242"] or true would pass the
+      // grammar once turned into text, and speak for the user "4242". Only a string is a user id.
+      const sub: unknown = payload.sub;
+      if (typeof sub !== 'string' || !USER_ID.test(sub))
         throw new ShutterError('auth_failed', 'the token subject is not a valid user id');
       return { userId: sub, expiresAt: (payload.exp ?? 0) * 1000 };
     } catch (e) {
