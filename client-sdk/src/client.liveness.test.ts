@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FakeServer } from './testing/fake-server.js';
 import { disconnectAll, testClient } from './testing/harness.js';
 import { sleep, until } from './testing/wait.js';
+import { UpgradeRefusedError } from './upgrade-refusal.js';
 
 let server: FakeServer;
 beforeEach(async () => {
@@ -127,9 +128,19 @@ describe('server-directed reconnects', () => {
     client.connect();
     await client.ready();
     expect(server.upgrades.map((u) => u.rejected)).toEqual([true, true, true, false]);
-    expect(reconnects.map((r) => r.reason.name)).toEqual(['abnormal', 'abnormal', 'abnormal']);
+    // `ws` exposes the HTTP status: a 503 heals, so it is retried with backoff.
+    expect(reconnects.map((r) => r.reason.name)).toEqual([
+      'upgrade_unavailable',
+      'upgrade_unavailable',
+      'upgrade_unavailable',
+    ]);
     expect(reconnects.map((r) => r.delayMs)).toEqual([19, 39, 79]);
-    expect(errors.some((e) => e.kind === 'transport')).toBe(true);
+    const refusal = reconnects[0]?.reason.error;
+    expect(refusal).toBeInstanceOf(UpgradeRefusedError);
+    expect(refusal).toMatchObject({ status: 503, code: 'unavailable', retryable: true });
+    expect(
+      errors.filter((e) => e.kind === 'transport').map((e) => (e.error as UpgradeRefusedError).status),
+    ).toEqual([503, 503, 503]);
     // The window resets once a connection stayed open for stableConnectionMs.
     await sleep(40);
     server.current?.terminate();

@@ -21,6 +21,21 @@ export const ClientCloseCode = {
   token_error: { code: 5, action: 'backoff' },
   /** The server picked a subprotocol the client did not offer. */
   bad_protocol: { code: 6, action: 'stop' },
+  /**
+   * The upgrade was answered with an HTTP status that retrying cannot change
+   * (404 wrong path, 400/426 protocol, 401/403 from a proxy or the origin
+   * allowlist; any 4xx but 408 and 429). `error` is an `UpgradeRefusedError`.
+   * Only where the WebSocket exposes the status (`ws` in Node).
+   */
+  upgrade_refused: { code: 7, action: 'stop' },
+  /** The upgrade was answered with 5xx, 408 or 429: retried after `Retry-After` or a backoff delay. */
+  upgrade_unavailable: { code: 8, action: 'backoff' },
+  /**
+   * The socket closed (1006) before it opened: server down or unreachable,
+   * DNS, TLS, or, where the platform hides HTTP statuses (browsers), also a
+   * refused upgrade. `message` carries the platform's reason when it gave one.
+   */
+  connect_failed: { code: 9, action: 'backoff' },
 } as const satisfies Record<string, { code: number; action: CloseAction }>;
 
 export type ClientCloseName = keyof typeof ClientCloseCode;

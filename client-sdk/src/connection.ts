@@ -16,6 +16,12 @@ import { ServerError, toError } from './errors.js';
 import { Heartbeat } from './heartbeat.js';
 import { parseServerMessage } from './inbound.js';
 import type { ClientErrorEvent, DisconnectReason } from './types.js';
+import {
+  type RefusedUpgrade,
+  refusalHeals,
+  UpgradeRefusedError,
+  watchRefusedUpgrade,
+} from './upgrade-refusal.js';
 import { toFrame, type WebSocketConstructor, type WebSocketLike, WS_OPEN } from './websocket.js';
 
 export interface ClientInfo {
@@ -79,6 +85,9 @@ export class Connection {
   #goingAwayMs: number | undefined;
   #maxFrameBytes: number | undefined;
   #codec: Codec;
+  #opened = false;
+  /** The platform's last error message (`ws` gives one, browsers do not). */
+  #transportError: string | undefined;
 
   constructor(config: ConnectionConfig, handlers: ConnectionHandlers) {
     this.#cfg = config;
@@ -113,14 +122,13 @@ export class Connection {
     ws.binaryType = 'arraybuffer';
     ws.onopen = () => this.#onOpen();
     ws.onmessage = (event) => this.#onFrame(event.data);
-    ws.onclose = (event) => this.#finish(this.#serverReason(event.code, event.reason));
+    ws.onclose = (event) => this.#finish(this.#closeReason(event.code, event.reason));
     ws.onerror = (event) => {
       const message = (event as { message?: unknown }).message;
-      this.#h.onError({
-        kind: 'transport',
-        error: new Error(typeof message === 'string' ? message : 'WebSocket error'),
-      });
+      if (typeof message === 'string' && message) this.#transportError = message;
+      this.#h.onError({ kind: 'transport', error: new Error(this.#transportError ?? 'WebSocket error') });
     };
+    watchRefusedUpgrade(ws, (refusal) => this.#onRefused(refusal));
     this.#handshakeTimer = setTimeout(
       () =>
         this.close(clientReason('handshake_timeout', `no welcome within ${this.#cfg.connectTimeoutMs} ms`)),
@@ -162,6 +170,7 @@ export class Connection {
   #onOpen(): void {
     const ws = this.#ws;
     if (!ws || this.#phase !== 'handshake') return;
+    this.#opened = true;
     // Browsers and `ws` fail the handshake themselves when the server selects
     // nothing; an empty `protocol` here means a platform that does not report
     // it, so the preferred codec is assumed.
@@ -219,6 +228,30 @@ export class Connection {
     }
     if (message.t === 'err' && message.id === undefined) this.#lastError = new ServerError(message);
     this.#h.onMessage(message);
+  }
+
+  /** `ws` read the HTTP answer to the upgrade: stop, or back off when it can heal. */
+  #onRefused(refusal: RefusedUpgrade): void {
+    if (this.#phase !== 'handshake') return;
+    const error = new UpgradeRefusedError(refusal);
+    this.#h.onError({ kind: 'transport', error });
+    const reason = clientReason(
+      refusalHeals(refusal.status) ? 'upgrade_unavailable' : 'upgrade_refused',
+      error.message,
+    );
+    reason.error = error;
+    if (refusal.retryAfterMs !== undefined) reason.retryAfterMs = refusal.retryAfterMs;
+    this.close(reason);
+  }
+
+  #closeReason(code: number, text: string): DisconnectReason {
+    if (this.#opened || code !== 1006) return this.#serverReason(code, text);
+    return clientReason(
+      'connect_failed',
+      this.#transportError === undefined
+        ? 'the connection failed before the WebSocket opened; this platform does not say why (server down or unreachable, TLS, a wrong URL or path, or a refused upgrade)'
+        : `could not connect: ${this.#transportError}`,
+    );
   }
 
   #serverReason(code: number, text: string): DisconnectReason {

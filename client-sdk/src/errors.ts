@@ -5,6 +5,7 @@ import {
   ShutterError,
   type ShutterErrorOptions,
 } from '@shutter/protocol/wire';
+import type { DisconnectReason } from './types.js';
 
 /**
  * An error the server sent in an `err` frame. It is a `ShutterError`, so apps
@@ -45,6 +46,17 @@ export function disconnectedError(
 
 export function timeoutError(timeoutMs: number): ShutterError {
   return new ShutterError('timeout', `no answer within ${timeoutMs} ms`, { details: { timeoutMs } });
+}
+
+/** `ready(timeoutMs)` ran out: says why the last attempt failed, when one did. */
+export function notReadyError(timeoutMs: number, last: DisconnectReason | undefined): ShutterError {
+  const why = last ? `; the last attempt ended with ${last.name}: ${last.message}` : '';
+  const details: Record<string, unknown> = { timeoutMs };
+  if (last) details.reason = last.name;
+  return new ShutterError('timeout', `not connected within ${timeoutMs} ms${why}`, {
+    details,
+    ...(last?.error ? { cause: last.error } : {}),
+  });
 }
 
 /** Turns whatever a callback threw into an Error. */

@@ -40,6 +40,7 @@ export type {
   StateChange,
   StreamPosition,
 } from './types.js';
+export { UpgradeRefusedError } from './upgrade-refusal.js';
 export { Upload } from './upload.js';
 export type { FetchLike } from './upload-http.js';
 export {

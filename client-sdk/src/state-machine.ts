@@ -1,5 +1,5 @@
 import { Emitter, type Listener } from './emitter.js';
-import { disconnectedError, timeoutError } from './errors.js';
+import { disconnectedError, notReadyError } from './errors.js';
 import type { ClientEvents, ClientState, DisconnectReason, StateChange } from './types.js';
 
 /**
@@ -10,6 +10,8 @@ import type { ClientEvents, ClientState, DisconnectReason, StateChange } from '.
 export class ClientStateMachine {
   protected readonly emitter = new Emitter<ClientEvents>();
   #state: ClientState = 'disconnected';
+  /** Why the last attempt of the current run ended; cleared by connect(). */
+  #attemptEnded: DisconnectReason | undefined;
 
   get state(): ClientState {
     return this.#state;
@@ -29,8 +31,9 @@ export class ClientStateMachine {
 
   /**
    * Resolves once connected. Rejects when the client stops first (with the
-   * server's error, e.g. `auth_failed`, when there was one), when it is
-   * `disconnected` already, or after `timeoutMs`.
+   * server's error, e.g. `auth_failed`, or the `UpgradeRefusedError` of a
+   * refused upgrade), when it is `disconnected` already, or after `timeoutMs`
+   * with a `timeout` error that names why the last attempt failed.
    */
   ready(timeoutMs?: number): Promise<void> {
     if (this.#state === 'connected') return Promise.resolve();
@@ -57,13 +60,15 @@ export class ClientStateMachine {
       if (timeoutMs !== undefined) {
         timer = setTimeout(() => {
           done();
-          reject(timeoutError(timeoutMs));
+          reject(notReadyError(timeoutMs, this.#attemptEnded));
         }, timeoutMs);
       }
     });
   }
 
   protected setState(state: ClientState, reason?: DisconnectReason): void {
+    if (reason) this.#attemptEnded = reason;
+    else if (state === 'connecting') this.#attemptEnded = undefined;
     if (state === this.#state) return;
     const change: StateChange = { state, previous: this.#state };
     if (reason) change.reason = reason;

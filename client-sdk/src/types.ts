@@ -33,7 +33,7 @@ export interface DisconnectReason {
   message: string;
   /** Server-directed delay before reconnecting, when the server gave one. */
   retryAfterMs?: number;
-  /** The `err` frame the server sent just before closing, if any. */
+  /** The `err` frame the server sent just before closing, or the `UpgradeRefusedError` of a refused upgrade. */
   error?: ShutterError;
 }
 
