@@ -3,6 +3,7 @@ import type { Frame } from '@shutter/protocol';
 import type * as Uws from '@trufflesuite/uws-js-unofficial';
 import { uwsHttpHandler } from '../http/uws-http.js';
 import type { EngineHooks, EngineLimits, EngineSocket, SocketHandler, WsEngine } from './engine.js';
+import { versionRefusal } from './ws-version.js';
 
 const require = createRequire(import.meta.url);
 
@@ -86,6 +87,14 @@ export class UwsEngineImpl implements WsEngine {
         // Everything is read from `req` synchronously: it is invalid after return.
         const tooBig = headRefusal(req, limits);
         if (tooBig) return refuseHead(res, tooBig);
+        const badVersion = versionRefusal(req.getHeader('sec-websocket-version'));
+        if (badVersion) {
+          res.writeStatus(`${badVersion.status} ${badVersion.reason}`);
+          for (const [k, v] of Object.entries(badVersion.headers)) res.writeHeader(k, v);
+          res.writeHeader('content-type', 'application/json');
+          res.end(JSON.stringify({ error: { code: 'bad_request', message: badVersion.message } }), true);
+          return;
+        }
         const remoteAddress = Buffer.from(res.getRemoteAddressAsText()).toString();
         const key = req.getHeader('sec-websocket-key');
         const offered = req.getHeader('sec-websocket-protocol');

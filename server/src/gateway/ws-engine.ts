@@ -4,6 +4,7 @@ import type { Frame } from '@shutter/protocol';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { nodeHttpHandler } from '../http/node-http.js';
 import type { EngineHooks, EngineLimits, EngineSocket, SocketHandler, WsEngine } from './engine.js';
+import { versionRefusal } from './ws-version.js';
 
 const CLOSE_GRACE_MS = 2000;
 
@@ -66,6 +67,11 @@ export class WsEngineImpl implements WsEngine {
     socket.on('error', destroyOnError);
     if (req.rawHeaders.length / 2 > this.limits.maxHeaders) {
       this.refuse(socket, 431, 'Request Header Fields Too Large', tooManyHeaders(this.limits));
+      return;
+    }
+    const badVersion = versionRefusal(req.headers['sec-websocket-version']);
+    if (badVersion) {
+      this.refuse(socket, badVersion.status, badVersion.reason, badVersion.message, badVersion.headers);
       return;
     }
     const url = req.url ?? '/';
