@@ -59,7 +59,12 @@ export interface UploadProgress {
 export interface UploadResult {
   uploadId: string;
   mediaId: string;
-  /** `processing` (the ready/failed event follows on `user:<id>:media`) or `ready` (same bytes seen before). */
+  /**
+   * `processing` (the ready/failed event follows on `user:<id>:media`), or
+   * `ready` / `failed` when processing has ended: the same user uploaded
+   * these bytes before, or (`resumeUpload` of a completed upload) it ended
+   * while the app was away and its event may be gone.
+   */
   status: string;
 }
 

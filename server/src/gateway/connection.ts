@@ -9,7 +9,7 @@ import {
   type ServerMessage,
   ShutterError,
 } from '@shutter/protocol';
-import { validateClientMessage } from '@shutter/protocol/validate';
+import { readClientFrame } from '@shutter/protocol/validate';
 import type { PublicError } from '../errors.js';
 import type { HubMember } from '../streams/stream-hub.js';
 import type { EngineSocket, SocketHandler } from './engine.js';
@@ -91,22 +91,13 @@ export class Connection implements SocketHandler, HubMember, BucketState {
       );
       return this.close('frame_too_large');
     }
-    let decoded: unknown;
-    try {
-      decoded = this.codec.decode(frame);
-    } catch {
-      return this.badFrame(
-        undefined,
-        new ShutterError('bad_frame', `the frame is not valid ${this.codec.name}`),
-      );
-    }
-    const v = validateClientMessage(decoded);
+    const v = readClientFrame(this.codec, frame);
     if (!v.ok) {
-      if (this.state === State.AwaitingHello && isOtherVersionHello(decoded)) {
+      if (this.state === State.AwaitingHello && isOtherVersionHello(v.decoded)) {
         this.sendError(undefined, new ShutterError('bad_request', 'this server speaks protocol version 1'));
         return this.close('unsupported_protocol');
       }
-      return this.badFrame(v.id, new ShutterError('bad_request', v.message));
+      return this.badFrame(v.id, new ShutterError(v.code, v.message));
     }
     // Rate-limited after decoding so the answer carries the request's id.
     const wait = takeToken(this, now, this.gw.limits.connRate, this.gw.limits.connBurst);
@@ -204,6 +195,11 @@ export class Connection implements SocketHandler, HubMember, BucketState {
     this.send(m);
   }
 
+  /**
+   * Answers a bad frame, marked `details.badFrame: true` so a client can tell
+   * it from a refusal that does not count (a `req` whose params fail the
+   * method's schema is also `bad_request`), and counts it toward 4400.
+   */
   private badFrame(id: number | undefined, err: ShutterError): void {
     this.gw.counters.badFrames++;
     const now = this.gw.now();
@@ -211,7 +207,10 @@ export class Connection implements SocketHandler, HubMember, BucketState {
       this.badSince = now;
       this.badFrames = 0;
     }
-    this.sendError(id, err);
+    this.sendError(
+      id,
+      new ShutterError(err.code, err.message, { details: { ...err.details, badFrame: true } }),
+    );
     // Before authentication nothing is owed to the peer: the first bad frame ends it.
     if (this.state !== State.Open || ++this.badFrames >= this.gw.limits.maxBadFrames)
       this.close('protocol_error');

@@ -231,7 +231,8 @@ export class Gateway {
       return conn.sendError(msg.id, new ShutterError('unknown_method', `no method named ${msg.method}`));
     }
     const method: MethodName = msg.method;
-    const v = validateParams(method, msg.params ?? {});
+    // Only an absent `params` means `{}`: `null` is a value like any other (§2.1), and no method takes it.
+    const v = validateParams(method, msg.params === undefined ? {} : msg.params);
     if (!v.ok) return conn.sendError(msg.id, new ShutterError('bad_request', v.message));
     const ctx: CallContext = {
       userId: conn.userId,

@@ -48,14 +48,27 @@ export class HttpRouter {
       }
       return;
     }
-    if (pathMatched)
+    if (pathMatched) {
+      // RFC 9110 §15.5.6: a 405 names the methods the resource does allow.
+      res.header('allow', this.allowedMethods(parts).join(', '));
       this.fail(
         res,
         new ShutterError('bad_request', `${req.method} is not allowed on ${req.path}`),
         req,
         405,
       );
-    else this.fail(res, new ShutterError('not_found', `no route for ${req.method} ${req.path}`), req);
+    } else this.fail(res, new ShutterError('not_found', `no route for ${req.method} ${req.path}`), req);
+  }
+
+  /** Every method some route answers on this path (`HEAD` wherever `GET`). */
+  private allowedMethods(parts: string[]): string[] {
+    const methods = new Set<string>();
+    for (const route of this.routes) {
+      if (!match(route.segments, parts)) continue;
+      methods.add(route.method);
+      if (route.method === 'GET') methods.add('HEAD');
+    }
+    return [...methods];
   }
 
   private fail(res: HttpResponse, err: unknown, req: HttpRequest, status?: number): void {
