@@ -18,5 +18,6 @@ export { hardenMsgpackDecoding } from './harden.js';
 export * from './messages.js';
 export { isMethodName, type MethodName, type MethodParams, type MethodResult, Methods } from './methods.js';
 export { isValidStreamName, STREAM_NAME_PATTERN, type StreamPosition, streamKind } from './streams.js';
+export { MalformedFrameError } from './strict-decode.js';
 export { UncleanTextError } from './text.js';
 export { DEFAULT_MAX_FRAME_BYTES, PROTOCOL_VERSION, SUBPROTOCOLS, Subprotocol, WS_PATH } from './version.js';

@@ -1,6 +1,7 @@
 import { isValidStreamName, ShutterError } from '@shutter/protocol';
 import type { TokenMinter } from '../auth/tokens.js';
 import type { StreamPublisher } from '../streams/publisher.js';
+import { parseJsonObject } from './json-body.js';
 import { type AdminAccess, checkAdmin } from './operator-access.js';
 import type { HttpRouter } from './router.js';
 
@@ -12,18 +13,6 @@ export interface CoreRouteDeps {
   /** `config.auth`: ADMIN_TOKEN and whether this is a development node (see operator-access.ts). */
   admin: AdminAccess;
   nodeId: string;
-}
-
-function parseJson(buf: Buffer): Record<string, unknown> {
-  let v: unknown;
-  try {
-    v = JSON.parse(buf.toString('utf8'));
-  } catch {
-    throw new ShutterError('bad_request', 'the body must be JSON');
-  }
-  if (typeof v !== 'object' || v === null || Array.isArray(v))
-    throw new ShutterError('bad_request', 'the body must be a JSON object');
-  return v as Record<string, unknown>;
 }
 
 /** Health, readiness, development tokens and the admin publish API. */
@@ -39,7 +28,7 @@ export function mountCoreRoutes(router: HttpRouter, deps: CoreRouteDeps): void {
         'not_found',
         'development tokens are off (AUTH_DEV_TOKENS=false, a configured key, or production)',
       );
-    const body = parseJson(await req.readAll(4096));
+    const body = parseJsonObject(await req.readAll(4096));
     const user = body.user;
     const ttl = body.ttlSeconds ?? 3600;
     if (typeof user !== 'string') throw new ShutterError('bad_request', 'user must be a string');
@@ -51,7 +40,7 @@ export function mountCoreRoutes(router: HttpRouter, deps: CoreRouteDeps): void {
 
   router.on('POST', '/v1/admin/publish', async (req, res) => {
     checkAdmin(req, deps.admin);
-    const body = parseJson(await req.readAll(64 * 1024));
+    const body = parseJsonObject(await req.readAll(64 * 1024));
     if (typeof body.stream !== 'string' || !isValidStreamName(body.stream)) {
       throw new ShutterError(
         'invalid_stream',

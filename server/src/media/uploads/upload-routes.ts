@@ -1,4 +1,5 @@
 import { ShutterError } from '@shutter/protocol';
+import { parseJsonObject } from '../../http/json-body.js';
 import type { HttpRequest, HttpResponse } from '../../http/types.js';
 import type { Logger } from '../../log.js';
 import type { RouteSpec } from '../routes.js';
@@ -99,15 +100,9 @@ export function createUploadHttpRoutes(deps: UploadHttpDeps): RouteSpec[] {
   ];
 }
 
+/** The JSON object body (an empty body is `{}`), read as strictly as a socket frame. */
 async function readJson(req: HttpRequest): Promise<Record<string, unknown>> {
-  const raw = await req.readAll(JSON_LIMIT);
-  try {
-    const v: unknown = raw.length === 0 ? {} : JSON.parse(raw.toString('utf8'));
-    if (v && typeof v === 'object' && !Array.isArray(v)) return v as Record<string, unknown>;
-  } catch {
-    // answered below
-  }
-  throw new ShutterError('bad_request', 'the body must be a JSON object');
+  return parseJsonObject(await req.readAll(JSON_LIMIT), {});
 }
 
 function int(v: unknown, name: string): number {
