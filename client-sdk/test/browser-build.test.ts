@@ -1,39 +1,29 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { builtinModules, createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import { gzipSync } from 'node:zlib';
+import { build } from 'esbuild';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-// The SDK ships ESM with type declarations and no Node-only imports, so
-// browsers and React Native can load it. This builds the SDK and the protocol
-// package it depends on exactly as `npm run build` does (into a temporary
-// directory) and reads every import of the output.
+// The SDK as it ships (client-sdk/scripts/build.mjs, which `npm pack` runs):
+// one ESM file that imports nothing, declarations that name nothing outside
+// the package, and a browser bundle small enough for a phone's web view.
 const root = fileURLToPath(new URL('../..', import.meta.url));
-const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
 const out = mkdtempSync(join(tmpdir(), 'shutter-sdk-build-'));
-const builtins = new Set([...builtinModules, ...builtinModules.map((m) => `node:${m}`)]);
-/** Packages the browser build may import besides its own files. */
-const allowed = ['@shutter/protocol', 'msgpackr', '@sinclair/typebox'];
+/** Budget of the minified, gzipped browser bundle (SDK + protocol), in bytes. */
+const GZIP_BUDGET = 15_000;
 
-function build(pkg: string): string {
-  const dir = join(out, pkg);
-  execFileSync(process.execPath, [tsc, '-p', join(root, pkg, 'tsconfig.json'), '--outDir', dir], {
+beforeAll(() => {
+  execFileSync(process.execPath, [join(root, 'client-sdk/scripts/build.mjs'), '--out', out], {
     stdio: 'pipe',
   });
-  return dir;
-}
+}, 120_000);
+afterAll(() => rmSync(out, { recursive: true, force: true }));
 
-function jsFiles(dir: string): string[] {
-  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
-    .filter((f) => f.endsWith('.js'))
-    .map((f) => join(dir, f));
-}
-
-/** Every module specifier in static imports, re-exports and dynamic imports. */
-function specifiers(file: string): string[] {
-  const src = readFileSync(file, 'utf8');
+/** Every module specifier in static imports, re-exports, dynamic imports and requires. */
+function specifiers(src: string): string[] {
   const found = [
     ...src.matchAll(/\b(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]/g),
     ...src.matchAll(/\bimport\s*['"]([^'"]+)['"]/g),
@@ -43,36 +33,81 @@ function specifiers(file: string): string[] {
   return found.map((m) => m[1]!);
 }
 
-function bare(spec: string): string {
-  const parts = spec.split('/');
-  return spec.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0]!;
-}
+describe('the SDK package build', () => {
+  it('is one ESM file that imports nothing (protocol bundled in), with self-contained declarations', () => {
+    const js = readFileSync(join(out, 'index.js'), 'utf8');
+    expect(js).toMatch(/^export \{/m);
+    expect(js).not.toMatch(/\bmodule\.exports\b|\bexports\.\w+\s*=/);
+    expect(specifiers(js)).toEqual([]);
+    expect(js).toMatch(/UpgradeRefusedError = class extends ShutterError/);
+    expect(js).toContain('shutter.v1.msgpack');
 
-afterAll(() => rmSync(out, { recursive: true, force: true }));
-
-describe('the SDK browser build', () => {
-  it('is ESM with declarations, and neither it nor the protocol entry imports a Node built-in', () => {
-    const sdk = build('client-sdk');
-    const protocol = build('protocol');
-    expect(existsSync(join(sdk, 'index.js'))).toBe(true);
-    expect(existsSync(join(sdk, 'index.d.ts'))).toBe(true);
-    expect(JSON.parse(readFileSync(join(root, 'client-sdk/package.json'), 'utf8')).type).toBe('module');
-
-    const files = [...jsFiles(sdk), ...jsFiles(protocol)];
-    expect(files.length).toBeGreaterThan(10);
-    const offending: string[] = [];
-    let imports = 0;
-    for (const f of files) {
-      const text = readFileSync(f, 'utf8');
-      expect(text, `${f} is CommonJS`).not.toMatch(/\bmodule\.exports\b|\bexports\.\w+\s*=/);
-      for (const spec of specifiers(f)) {
-        imports++;
-        if (spec.startsWith('.')) continue;
-        if (builtins.has(spec) || builtins.has(bare(spec)) || !allowed.includes(bare(spec)))
-          offending.push(`${f.slice(out.length)}: ${spec}`);
-      }
+    const dts = readdirSync(out, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.d.ts'));
+    expect(dts).toContain('index.d.ts');
+    expect(dts).toContain(join('protocol', 'wire.d.ts'));
+    const outside: string[] = [];
+    for (const f of dts) {
+      const text = readFileSync(join(out, f), 'utf8');
+      for (const spec of specifiers(text)) if (!spec.startsWith('.')) outside.push(`${f}: ${spec}`);
+      for (const m of text.matchAll(/import\(\s*['"]([^'"]+)['"]\s*\)/g))
+        if (!m[1]!.startsWith('.')) outside.push(`${f}: ${m[1]}`);
     }
-    expect(imports).toBeGreaterThan(10);
+    expect(outside).toEqual([]);
+    // The typed methods survive as plain types.
+    expect(readFileSync(join(out, 'protocol/methods.d.ts'), 'utf8')).toMatch(
+      /"system\.echo": \{ params: \{ text: string; \}; result: \{ [^}]*text: string;/,
+    );
+  });
+
+  it(`minified for browsers it is at most ${GZIP_BUDGET} bytes gzipped, and holds neither TypeBox nor msgpackr`, async () => {
+    const result = await build({
+      entryPoints: [join(out, 'index.js')],
+      bundle: true,
+      minify: true,
+      format: 'esm',
+      platform: 'browser',
+      write: false,
+    });
+    const code = result.outputFiles[0]!.contents;
+    const gzipped = gzipSync(code).length;
+    console.info(`SDK browser bundle: ${code.length} bytes minified, ${gzipped} bytes gzipped`);
+    expect(gzipped).toBeLessThanOrEqual(GZIP_BUDGET);
+
+    // From the sources: which modules end up in the bundle at all.
+    const fromSource = await build({
+      entryPoints: [join(root, 'client-sdk/src/index.ts')],
+      bundle: true,
+      minify: true,
+      format: 'esm',
+      platform: 'browser',
+      conditions: ['source'],
+      write: false,
+      metafile: true,
+      absWorkingDir: root,
+    });
+    const inputs = Object.keys(fromSource.metafile.inputs);
+    expect(inputs.filter((f) => f.includes('node_modules'))).toEqual([]);
+    // The schema modules are type-only imports: erased, never bundled.
+    for (const schemaModule of [
+      'protocol/src/messages.ts',
+      'protocol/src/methods.ts',
+      'protocol/src/codec.ts',
+    ]) {
+      expect(inputs).not.toContain(schemaModule);
+    }
+    expect(inputs).toContain('protocol/src/wire-codec.ts');
+  });
+
+  it('the SDK sources import @shutter/protocol only through its schema-free entry', () => {
+    const dir = join(root, 'client-sdk/src');
+    const offending: string[] = [];
+    for (const f of readdirSync(dir, { recursive: true, encoding: 'utf8' })) {
+      if (!f.endsWith('.ts') || f.endsWith('.test.ts') || f.startsWith('testing')) continue;
+      for (const spec of specifiers(readFileSync(join(dir, f), 'utf8')))
+        if (spec.startsWith('@shutter/protocol') && spec !== '@shutter/protocol/wire')
+          offending.push(`${f}: ${spec}`);
+    }
     expect(offending).toEqual([]);
-  }, 120_000);
+    expect(existsSync(join(root, 'protocol/src/wire.ts'))).toBe(true);
+  });
 });
