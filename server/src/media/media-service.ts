@@ -195,6 +195,6 @@ export async function deleteQuietly(deps: { blobs: MediaBlobs; log: Logger }, ke
   try {
     await deps.blobs.delete(key);
   } catch (err) {
-    deps.log.warn({ err, key }, 'duplicate original not deleted');
+    deps.log.warn({ err, key }, "an upload's copy of an original not deleted");
   }
 }
