@@ -63,6 +63,7 @@ export {
   type WireActorError,
 } from './runtime/errors.js';
 export { GroupCommit, type GroupCommitOptions } from './runtime/group-commit.js';
+export { checkKey, keyTime, uuidv7 } from './runtime/idempotency-key.js';
 export { type IsolationCounts, saveIsolating } from './runtime/isolating-commit.js';
 export { MemoryBus } from './runtime/memory-bus.js';
 export { MemoryStateStore } from './runtime/memory-state-store.js';
@@ -77,11 +78,12 @@ export {
 } from './runtime/placement.js';
 export type { ActorRef, ActorSystemApi, AskOptions, TellOptions } from './runtime/ref.js';
 export type { IdempotencyOptions } from './runtime/replies.js';
-export type { SaveOutcome, StateStore, StateWrite, StoredState } from './runtime/state-store.js';
+export type { KeyRecord, SaveOutcome, StateStore, StateWrite, StoredState } from './runtime/state-store.js';
 export {
   assertOnePerActor,
   assertStorableName,
   isStorableText,
+  keyRows,
   saveOne,
   stateJson,
 } from './runtime/state-store.js';

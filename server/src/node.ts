@@ -113,6 +113,7 @@ export async function startNode(config: Config, options: NodeOptions = {}): Prom
     placement: cluster ?? new SingleNodePlacement(c.shardCount),
     idleMs: c.idleMs,
     defaultDeadlineMs: c.askTimeoutMs,
+    idempotency: { windowMs: c.idempotencyWindowSeconds * 1000 },
     // Identical failures (a request retried many times a second) log once per window, counted.
     onError: (err, ctx) => actorLog.error(actorErrorKey(err, ctx), { err, ...ctx }, 'actor error'),
   }).register(CounterActor);
@@ -157,7 +158,14 @@ export async function startNode(config: Config, options: NodeOptions = {}): Prom
     nodeId: g.nodeId,
     verifier,
     hub,
-    methods: { ...systemMethods(actors, new MemoryIdempotencyStore(10 * 60_000), c.askTimeoutMs) },
+    methods: {
+      ...systemMethods(
+        actors,
+        // Same-node retries and the `conflict` check; the actors' key table is what lasts the window.
+        new MemoryIdempotencyStore(Math.min(10 * 60_000, c.idempotencyWindowSeconds * 1000)),
+        c.askTimeoutMs,
+      ),
+    },
     authorize: options.authorize ?? defaultAuthorizer,
     log,
   });

@@ -1,3 +1,4 @@
+import { uuidv7 } from '@shutter/actors';
 import type { AskRequest, TestNode } from './cluster-harness.js';
 
 export interface LoadResult {
@@ -39,7 +40,7 @@ export async function runIncrements(options: {
         items.push({
           id: counters[next % counters.length]!,
           msg: 'inc',
-          key: `${prefix}-${next}`,
+          key: `${prefix}:${uuidv7()}`, // time-ordered, made once: every retry of the item sends it again
           timeoutMs: 4000,
         });
       }

@@ -1,3 +1,4 @@
+import { uuidv7 } from '@shutter/actors';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HsMinter } from '../src/auth/tokens.js';
@@ -86,7 +87,7 @@ describe('the shipped node with CLUSTER=true (two processes over NATS, Postgres,
       const calls = counters.flatMap((counter) =>
         Array.from({ length: 10 }, (_, i) => {
           const c = i % 2 ? cb : ca;
-          const ikey = `main-${counter}-${i}-0000`;
+          const ikey = uuidv7();
           const send = () =>
             c.call({ t: 'req', method: 'system.increment', params: { counter, by: 1 }, ikey });
           // Every increment is sent twice, the retry through the other node.
@@ -132,7 +133,7 @@ describe('the shipped node with CLUSTER=true (two processes over NATS, Postgres,
           t: 'req',
           method: 'system.increment',
           params: { counter: `c${i}`, by: 1 },
-          ikey: `after-drain-${i}-0000`,
+          ikey: uuidv7(),
         });
         expect(r).toMatchObject({ t: 'res', result: { counter: `c${i}`, value: 11 } });
       }

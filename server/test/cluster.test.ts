@@ -1,3 +1,4 @@
+import { uuidv7 } from '@shutter/actors';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CuttableProxy, TEST_TIMINGS, TestCluster, type TestNode } from './cluster-harness.js';
 import { readCounters, runIncrements } from './cluster-load.js';
@@ -151,7 +152,7 @@ describe('actor cluster: node processes over NATS and Postgres', () => {
     let id = '';
     for (let i = 0; !id; i++) if ((await p.locate(`cut-${i}`)).location.kind === 'local') id = `cut-${i}`;
     const first = await p.ask(
-      Array.from({ length: 50 }, (_, i) => ({ id, msg: 'inc' as const, key: `cut-a${i}` })),
+      Array.from({ length: 50 }, () => ({ id, msg: 'inc' as const, key: uuidv7() })),
     );
     expect(first.every((r) => r.ok)).toBe(true);
     const { shard } = await p.locate(id);
@@ -169,7 +170,7 @@ describe('actor cluster: node processes over NATS and Postgres', () => {
     }
     log(`partitioned node's shard taken over after ${Date.now() - cutAt} ms`);
     const second = await other!.ask(
-      Array.from({ length: 50 }, (_, i) => ({ id, msg: 'inc' as const, key: `cut-b${i}` })),
+      Array.from({ length: 50 }, () => ({ id, msg: 'inc' as const, key: uuidv7() })),
     );
     expect(second.every((r) => r.ok)).toBe(true);
 
@@ -177,7 +178,7 @@ describe('actor cluster: node processes over NATS and Postgres', () => {
     expect((await p.locate(id)).location).toEqual({ kind: 'local', epoch: before.epoch });
     const failuresBefore = Number((await p.stats()).system.stateWriteFailures);
     const stale = await p.ask(
-      Array.from({ length: 20 }, (_, i) => ({ id, msg: 'inc' as const, key: `cut-c${i}`, timeoutMs: 1500 })),
+      Array.from({ length: 20 }, () => ({ id, msg: 'inc' as const, key: uuidv7(), timeoutMs: 1500 })),
     );
     expect(stale.filter((r) => r.ok)).toEqual([]);
     expect(Number((await p.stats()).system.stateWriteFailures)).toBeGreaterThan(failuresBefore);

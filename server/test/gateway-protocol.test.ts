@@ -1,3 +1,4 @@
+import { uuidv7 } from '@shutter/actors';
 import { CloseCode } from '@shutter/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ShutterNode } from '../src/node.js';
@@ -195,17 +196,32 @@ describe.each(TRANSPORTS)('gateway protocol on %s', (transport) => {
   it('applies a retried request with the same idempotency key once', async () => {
     const c = await open('ivan');
     const params = { counter: 'likes', by: 2 };
-    const r1 = await c.call({ t: 'req', method: 'system.increment', params, ikey: 'retry-key-0001' });
-    const r2 = await c.call({ t: 'req', method: 'system.increment', params, ikey: 'retry-key-0001' });
-    const r3 = await c.call({ t: 'req', method: 'system.increment', params, ikey: 'retry-key-0002' });
+    const [k1, k2] = [uuidv7(), uuidv7()];
+    const r1 = await c.call({ t: 'req', method: 'system.increment', params, ikey: k1 });
+    const r2 = await c.call({ t: 'req', method: 'system.increment', params, ikey: k1 });
+    const r3 = await c.call({ t: 'req', method: 'system.increment', params, ikey: k2 });
     expect([r1, r2, r3].map((r) => (r as { result: { value: number } }).result.value)).toEqual([2, 2, 4]);
     const reused = await c.call({
       t: 'req',
       method: 'system.increment',
       params: { counter: 'likes', by: 5 },
-      ikey: 'retry-key-0001',
+      ikey: k1,
     });
     expect(reused).toMatchObject({ t: 'err', code: 'conflict' });
+    // Keys of actor methods are time-ordered: one older than the window is refused, one with
+    // no readable time is a bad request (docs/protocol.md §5.3).
+    const old = await c.call({
+      t: 'req',
+      method: 'system.increment',
+      params,
+      ikey: uuidv7(Date.now() - 25 * 3_600_000),
+    });
+    expect(old).toMatchObject({ t: 'err', code: 'idempotency_key_expired' });
+    const legacy = await c.call({ t: 'req', method: 'system.increment', params, ikey: 'retry-key-0003' });
+    expect(legacy).toMatchObject({ t: 'err', code: 'bad_request' });
+    expect(await c.call({ t: 'req', method: 'system.increment', params, ikey: uuidv7() })).toMatchObject({
+      result: { value: 6 },
+    });
   });
 });
 

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { defineActor } from '../runtime/actor-type.js';
+import { uuidv7 } from '../runtime/idempotency-key.js';
 import { MemoryBus } from '../runtime/memory-bus.js';
 import { MemoryStateStore } from '../runtime/memory-state-store.js';
 import { ActorSystem } from '../runtime/system.js';
@@ -92,7 +93,8 @@ describe('ClusterNode under the ActorSystem', () => {
         Array.from({ length: count }, () => {
           const id = ids[sent % ids.length]!;
           const via = live[sent % live.length]!;
-          const key = `k${sent++}`;
+          sent++;
+          const key = uuidv7(); // idempotency keys are time-ordered (docs/actor-runtime.md)
           expected.set(id, (expected.get(id) ?? 0) + 1);
           return via.system.ref(Counter, id).ask({ type: 'inc' }, { idempotencyKey: key, deadlineMs: 3000 });
         }),
@@ -126,13 +128,14 @@ describe('ClusterNode under the ActorSystem', () => {
     });
     await c.settled(2);
     const [a] = c.nodes;
+    const once = new Map(ids.map((id) => [id, uuidv7()]));
     for (const id of ids)
-      await a!.system.ref(Counter, id).ask({ type: 'inc' }, { idempotencyKey: `once-${id}` });
+      await a!.system.ref(Counter, id).ask({ type: 'inc' }, { idempotencyKey: once.get(id)! });
     await c.add('c');
     await c.settled(3);
     for (const x of c.nodes) {
       for (const id of ids)
-        await x.system.ref(Counter, id).ask({ type: 'inc' }, { idempotencyKey: `once-${id}` });
+        await x.system.ref(Counter, id).ask({ type: 'inc' }, { idempotencyKey: once.get(id)! });
     }
     for (const id of ids) expect(await a!.system.ref(Counter, id).ask({ type: 'get' })).toBe(1);
   });

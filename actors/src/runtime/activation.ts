@@ -10,9 +10,10 @@ import {
   StateRejected,
   UnknownMessage,
 } from './errors.js';
+import { checkKeyAt, keyTime } from './idempotency-key.js';
 import type { ActorMessage } from './placement.js';
 import type { ActorSystemApi } from './ref.js';
-import { ReplyCache } from './replies.js';
+import { KeyCache } from './replies.js';
 import { Turn, type TurnHost } from './turn.js';
 
 export type { ActivationRuntime, PersistedDoc } from './durable.js';
@@ -55,6 +56,14 @@ export class Activation extends DurableState implements TurnHost {
     );
   }
 
+  /** A key-table lookup is in flight: turns wait for it (see `lookup`). */
+  private looking = false;
+  /**
+   * What lookups answered for keys of queued messages: the stored reply, or
+   * absent (an absent key is consumed when its message is applied). Holds
+   * only keys of queued messages; dropped when the mailbox empties.
+   */
+  private looked: Map<string, { found: boolean; reply?: unknown }> | undefined;
   /** One turn per write: the next turn waits until the previous one's state is committed (see `suspect`). */
   private careful = false;
 
@@ -101,6 +110,11 @@ export class Activation extends DurableState implements TurnHost {
         this.rt.fail(d, new ActorTimeout(`${this.def.name}/${this.id}`, d.env.deadline));
         continue;
       }
+      if (d.env.idempotencyKey !== undefined && this.needsLookup(d)) {
+        this.putBack(d);
+        void this.lookup();
+        break;
+      }
       const p = this.runTurn(d);
       if (p) {
         this.running++;
@@ -112,15 +126,93 @@ export class Activation extends DurableState implements TurnHost {
         });
       }
     }
+    if (this.queued === 0 && !this.looking) this.looked = undefined;
     if (this.passivateAsked && this.quietNow) void this.stop();
+  }
+
+  private keyCache(): KeyCache {
+    this.keys ??= new KeyCache(this.rt.config.maxKeys, this.keysUpTo);
+    return this.keys;
+  }
+
+  /**
+   * Whether a keyed message must ask the store's key table before it runs:
+   * its key is not in memory, its time is at or below the horizon (so an
+   * earlier activation, or this one before it forgot the key, may have
+   * committed it), and the last lookup did not already find it absent.
+   */
+  private needsLookup(d: Delivery): boolean {
+    if ((this.def.persistence ?? 'turn') === 'none') return false;
+    const key = d.env.idempotencyKey as string;
+    d.keyAt ??= keyTime(key);
+    if (d.keyAt === undefined) return false; // runTurn refuses it
+    const keys = this.keyCache();
+    return d.keyAt <= keys.horizon && !keys.get(key) && !this.looked?.has(key);
+  }
+
+  private putBack(d: Delivery): void {
+    if (this.box && this.head > 0 && this.box[this.head - 1] === d) this.head--;
+    else if (!this.box) {
+      this.box = [d];
+      this.head = 0;
+    } else this.box.splice(this.head, 0, d);
+    this.rt.counters.c.mailboxDepth++;
+  }
+
+  /**
+   * One key-table query for every queued keyed message that needs one; turns
+   * wait meanwhile (the mailbox keeps its order). Found keys join the memory
+   * (their messages are answered with the stored reply); the others are
+   * marked absent and run. A failed lookup is retried after a backoff while
+   * the messages' deadlines allow.
+   */
+  private async lookup(): Promise<void> {
+    this.looking = true;
+    const want = new Map<string, number>();
+    const prev = this.looked;
+    const next = new Map<string, { found: boolean; reply?: unknown }>();
+    const box = this.box;
+    for (let i = this.head; box && i < box.length && want.size < 1000; i++) {
+      const q = box[i];
+      const k = q?.env.idempotencyKey;
+      if (!q || q.done || k === undefined) continue;
+      const had = prev?.get(k);
+      if (had) next.set(k, had);
+      else if (this.needsLookup(q)) want.set(k, q.keyAt as number);
+    }
+    this.looked = next;
+    const c = this.rt.counters.c;
+    c.keyLookupBatches++;
+    c.keyLookups += want.size;
+    try {
+      const found = await this.rt.store.lookupKeys(this.def.name, this.id, [...want.keys()]);
+      if (this.status === 'dead') return;
+      for (const k of want.keys()) {
+        next.set(k, found.has(k) ? { found: true, reply: found.get(k) } : { found: false });
+      }
+    } catch (e) {
+      this.rt.report(e, { type: this.def.name, id: this.id, phase: 'lookup-keys' });
+      const cfg = this.rt.config;
+      await new Promise((r) => setTimeout(r, fullJitter(1, cfg.loadBackoffMs, cfg.loadBackoffCapMs)));
+    } finally {
+      this.looking = false;
+      this.schedule();
+    }
   }
 
   private runTurn(d: Delivery): Thenable | undefined {
     const env = d.env;
     const key = env.idempotencyKey;
     if (key !== undefined) {
-      const hit = this.replies?.get(key, Date.now());
-      if (hit) {
+      try {
+        d.keyAt = checkKeyAt(key, d.keyAt ?? keyTime(key), Date.now(), this.rt.config.windowMs);
+      } catch (e) {
+        this.rt.fail(d, e);
+        return undefined;
+      }
+      // Known: applied by this activation, or found in the store's key table by a lookup.
+      const hit = this.keyCache().get(key) ?? this.looked?.get(key);
+      if (hit && (!('found' in hit) || hit.found)) {
         this.rt.counters.c.dedupedReplies++;
         this.reply(d, hit.reply);
         return undefined;
@@ -159,11 +251,21 @@ export class Activation extends DurableState implements TurnHost {
       this.rt.fail(d, new ActorUnavailable(`${this.def.name}/${this.id} was reset during the turn`));
       return;
     }
-    if (t.commit()) this.changed();
-    if (d.env.idempotencyKey !== undefined) {
-      this.replies ??= new ReplyCache(this.rt.config.windowMs, this.rt.config.maxKeys);
-      this.replies.set(d.env.idempotencyKey, value, Date.now());
+    const changed = t.commit();
+    const key = d.env.idempotencyKey;
+    const persisted = (this.def.persistence ?? 'turn') !== 'none';
+    if (key !== undefined) {
+      const at = d.keyAt ?? 0;
+      this.looked?.delete(key);
+      if (!persisted) this.keyCache().found(key, at, value);
+      else {
+        // The key goes into the key table with the write that holds this turn's change (a
+        // turn that changed nothing still writes, so its key is remembered too).
+        this.keyCache().add(key, at, value);
+        (this.unsavedKeys ??= []).push({ key, at, reply: value });
+      }
     }
+    if (changed || (key !== undefined && persisted)) this.changed();
     this.reply(d, value);
   }
 
@@ -206,8 +308,7 @@ export class Activation extends DurableState implements TurnHost {
         const doc = stored?.state as PersistedDoc | undefined;
         this.state = doc ? doc.state : this.def.initialState(this.id);
         this.version = stored?.version ?? 0;
-        const c = this.rt.config;
-        if (doc?.replies) this.replies = ReplyCache.from(doc.replies, c.windowMs, c.maxKeys, Date.now());
+        this.keysUpTo = typeof doc?.keysUpTo === 'number' ? doc.keysUpTo : 0;
         if (this.def.onActivate) await this.hook(this.def.onActivate);
         break;
       } catch (e) {

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { defineActor } from './actor-type.js';
 import { ActorHandlerError, ShardNotOwned } from './errors.js';
+import { uuidv7 } from './idempotency-key.js';
 import { MemoryStateStore } from './memory-state-store.js';
 import { type ActorEnvelope, type Placement, type ShardLocation, SingleNodePlacement } from './placement.js';
 import { ActorSystem } from './system.js';
@@ -65,7 +66,8 @@ describe('cluster hooks', () => {
     const pl = new ScriptedPlacement();
     pl.where = { kind: 'remote', node: 'n2' };
     const sys = make(pl);
-    expect(await sys.ref(Counter, 'r').ask({ type: 'inc' }, { idempotencyKey: 'k', deadlineMs: 1_000 })).toBe(
+    const k = `inc:${uuidv7()}`;
+    expect(await sys.ref(Counter, 'r').ask({ type: 'inc' }, { idempotencyKey: k, deadlineMs: 1_000 })).toBe(
       'remote-reply',
     );
     const f = pl.forwarded[0];
@@ -76,7 +78,7 @@ describe('cluster hooks', () => {
       msg: { type: 'inc' },
       kind: 'ask',
       deadline: f?.deadline,
-      idempotencyKey: 'k',
+      idempotencyKey: k,
     });
     expect(sys.stats()).toMatchObject({ routedRemote: 1, routedLocal: 0, activations: 0 });
   });

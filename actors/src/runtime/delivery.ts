@@ -15,6 +15,8 @@ export class Delivery {
   lastError: unknown;
   deadlineTimer: ReturnType<typeof setTimeout> | undefined;
   retryTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The time read from `env.idempotencyKey`, once parsed. */
+  keyAt: number | undefined;
 
   constructor(
     readonly env: ActorEnvelope,

@@ -5,14 +5,21 @@ import { ActorUnavailable, StaleEpoch, StateRejected } from './errors.js';
 import type { GroupCommit } from './group-commit.js';
 import type { ActorMessage } from './placement.js';
 import type { ActorSystemApi } from './ref.js';
-import type { ReplyCache, ReplyRecord } from './replies.js';
-import type { SaveOutcome, StateStore, StateWrite } from './state-store.js';
+import type { KeyCache } from './replies.js';
+import type { KeyRecord, SaveOutcome, StateStore, StateWrite } from './state-store.js';
 import type { StatsRecorder } from './stats.js';
 
-/** What the runtime persists per actor: the actor's state and its recent keyed replies. */
+/**
+ * What the runtime persists per actor: the actor's state and the latest key
+ * time ever committed for it (`keysUpTo`; the keys themselves are in the
+ * store's key table). `replies` is what runtimes before the key table kept
+ * (up to 256 keys in the document); it is read by nobody and dropped at the
+ * next save.
+ */
 export interface PersistedDoc {
   state: unknown;
-  replies?: ReplyRecord[];
+  keysUpTo?: number;
+  replies?: unknown;
 }
 
 /** What an activation needs from its system (implemented by `ActorSystem`). */
@@ -75,7 +82,13 @@ export abstract class DurableState {
   state: unknown;
   version = 0;
   status: Status = 'loading';
-  protected replies: ReplyCache | undefined;
+  /** Recent keys and the lookup horizon (created on the first keyed message). */
+  protected keys: KeyCache | undefined;
+  /** The latest key time committed for this actor (persisted); the horizon starts here. */
+  protected keysUpTo = 0;
+  /** Keys of turns applied since the last write began, and of the write in flight. */
+  protected unsavedKeys: KeyRecord[] | undefined;
+  private writingKeys: KeyRecord[] | undefined;
   protected writing: Waiter[] | undefined;
   protected pending: Waiter[] | undefined;
   protected dirty = false;
@@ -124,11 +137,22 @@ export abstract class DurableState {
     this.pending = undefined;
     this.writing = waiters;
     const doc: PersistedDoc = { state: this.state };
-    const recs = this.replies?.records(Date.now());
-    if (recs && recs.length > 0) doc.replies = recs;
+    const keys = this.unsavedKeys;
+    this.unsavedKeys = undefined;
+    this.writingKeys = keys;
+    if (keys) for (const k of keys) if (k.at > this.keysUpTo) this.keysUpTo = k.at;
+    if (this.keysUpTo > 0) doc.keysUpTo = this.keysUpTo;
     this.rt.counters.c.stateWrites++;
-    const write = { type: this.def.name, id: this.id, shard: this.shard, epoch: this.epoch, state: doc };
-    this.rt.writer.submit({ ...write, expectedVersion: this.version }).then(
+    const write: StateWrite = {
+      type: this.def.name,
+      id: this.id,
+      shard: this.shard,
+      epoch: this.epoch,
+      state: doc,
+      expectedVersion: this.version,
+    };
+    if (keys) write.keys = keys;
+    this.rt.writer.submit(write).then(
       (o) => (o.ok ? this.written(o.version) : this.writeFailed(o.error)),
       (e) => this.writeFailed(e),
     );
@@ -137,6 +161,8 @@ export abstract class DurableState {
   private written(version: number): void {
     if (this.status === 'dead') return;
     this.version = version;
+    if (this.writingKeys) this.keys?.committed(this.writingKeys);
+    this.writingKeys = undefined;
     const w = this.writing ?? [];
     this.writing = undefined;
     for (const x of w) x.d.resolve(x.value);

@@ -2,6 +2,7 @@ import { StaleEpoch, VersionConflict } from './errors.js';
 import {
   assertOnePerActor,
   assertStorableName,
+  keyRows,
   type SaveOutcome,
   type StateStore,
   type StateWrite,
@@ -18,6 +19,8 @@ import {
 export class MemoryStateStore implements StateStore {
   private readonly rows = new Map<string, { json: string; version: number; epoch: number }>();
   private readonly fences = new Map<number, number>();
+  /** The key table: per actor, key → [time, reply JSON]. */
+  private readonly keys = new Map<string, Map<string, [at: number, reply: string]>>();
   /** Transactions run so far (one per `save`, `saveBatch` and `fence`); tests read it. */
   transactions = 0;
   /** Set to make every following call reject with it (tests of failure paths). */
@@ -39,6 +42,7 @@ export class MemoryStateStore implements StateStore {
     assertOnePerActor(writes);
     // Serialize before the await: the caller may change its objects afterwards.
     const docs = writes.map(stateJson);
+    const keyDocs = writes.map(keyRows);
     await Promise.resolve();
     if (this.failWith) throw this.failWith;
     this.transactions++;
@@ -47,7 +51,58 @@ export class MemoryStateStore implements StateStore {
     // As in SQL: the batch first raises each shard's fence to the highest epoch
     // it carries, then every write is checked against that fence.
     for (const w of writes) if (w.epoch > (this.fences.get(w.shard) ?? 0)) this.fences.set(w.shard, w.epoch);
-    return writes.map((w, i) => this.apply(w, docs[i] ?? 'null'));
+    return writes.map((w, i) => {
+      const o = this.apply(w, docs[i] ?? 'null');
+      if (o.ok) this.addKeys(w, keyDocs[i] ?? []);
+      return o;
+    });
+  }
+
+  async lookupKeys(type: string, id: string, keys: readonly string[]): Promise<Map<string, unknown>> {
+    await Promise.resolve();
+    if (this.failWith) throw this.failWith;
+    assertStorableName(type, id);
+    const out = new Map<string, unknown>();
+    const table = this.keys.get(key(type, id));
+    if (!table) return out;
+    for (const k of keys) {
+      const row = table.get(k);
+      if (row) out.set(k, JSON.parse(row[1]));
+    }
+    return out;
+  }
+
+  async pruneKeys(before: number, limit: number): Promise<number> {
+    await Promise.resolve();
+    if (this.failWith) throw this.failWith;
+    let n = 0;
+    for (const [actor, table] of this.keys) {
+      for (const [k, [at]] of table) {
+        if (n >= limit) return n;
+        if (at < before) {
+          table.delete(k);
+          n++;
+        }
+      }
+      if (table.size === 0) this.keys.delete(actor);
+    }
+    return n;
+  }
+
+  /** Keys held in the key table now, over all actors (tests). */
+  get keyCount(): number {
+    let n = 0;
+    for (const t of this.keys.values()) n += t.size;
+    return n;
+  }
+
+  private addKeys(w: StateWrite, rows: ReadonlyArray<{ key: string; at: number; reply: string }>): void {
+    if (rows.length === 0) return;
+    const k = key(w.type, w.id);
+    let table = this.keys.get(k);
+    if (!table) this.keys.set(k, (table = new Map()));
+    // As ON CONFLICT DO NOTHING: a key already stored keeps its first reply.
+    for (const r of rows) if (!table.has(r.key)) table.set(r.key, [r.at, r.reply]);
   }
 
   async fence(shard: number, epoch: number): Promise<void> {

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { defineActor } from './actor-type.js';
 import { GroupCommit } from './group-commit.js';
+import { uuidv7 } from './idempotency-key.js';
 import { MemoryStateStore } from './memory-state-store.js';
 import type { ActorEnvelope, Placement, ShardLocation } from './placement.js';
 import { ActorSystem } from './system.js';
@@ -144,28 +145,34 @@ describe('idempotency', () => {
   it('answers a retry with the same key with the first reply and applies it once, even when sent concurrently', async () => {
     const sys = make(new MemoryStateStore());
     const p = sys.ref(Photo, 'i');
+    const k1 = `like:${uuidv7()}`;
     const [a, b] = await Promise.all([
-      p.ask({ type: 'like' }, { idempotencyKey: 'k1' }),
-      p.ask({ type: 'like' }, { idempotencyKey: 'k1' }),
+      p.ask({ type: 'like' }, { idempotencyKey: k1 }),
+      p.ask({ type: 'like' }, { idempotencyKey: k1 }),
     ]);
     expect(a).toEqual({ likes: 1 });
     expect(b).toEqual({ likes: 1 });
-    expect(await p.ask({ type: 'like' }, { idempotencyKey: 'k2' })).toEqual({ likes: 2 });
-    expect(await p.ask({ type: 'like' }, { idempotencyKey: 'k1' })).toEqual({ likes: 1 });
+    expect(await p.ask({ type: 'like' }, { idempotencyKey: `like:${uuidv7()}` })).toEqual({ likes: 2 });
+    expect(await p.ask({ type: 'like' }, { idempotencyKey: k1 })).toEqual({ likes: 1 });
     expect(await p.ask({ type: 'get' })).toBe(2);
     expect(sys.stats().dedupedReplies).toBe(2);
   });
 
-  it('remembers keys across passivation and reactivation (they are saved with the state)', async () => {
+  it('remembers keys across passivation and reactivation (in the key table, not the state)', async () => {
     vi.useFakeTimers();
     const store = new MemoryStateStore();
     const sys = make(store);
     const p = sys.ref(Photo, 'j');
-    await p.ask({ type: 'like' }, { idempotencyKey: 'k' });
+    const k = uuidv7();
+    await p.ask({ type: 'like' }, { idempotencyKey: k });
     await vi.advanceTimersByTimeAsync(1_500);
     expect(sys.stats().passivated).toBe(1);
-    expect(await p.ask({ type: 'like' }, { idempotencyKey: 'k' })).toEqual({ likes: 1 });
+    expect(await p.ask({ type: 'like' }, { idempotencyKey: k })).toEqual({ likes: 1 });
     expect(await p.ask({ type: 'get' })).toBe(1);
+    expect(store.keyCount).toBe(1);
+    const doc = await stored(store, 'photo', 'j');
+    expect(doc).toEqual({ state: { likes: 1 }, keysUpTo: expect.any(Number) });
+    expect(sys.stats().keyLookups).toBe(1);
   });
 
   it('remembers keys across a move to another node', async () => {
@@ -179,27 +186,53 @@ describe('idempotency', () => {
     });
     const a = make(store, view('a'));
     const b = make(store, view('b'));
-    await a.ref(Photo, 'k').ask({ type: 'like' }, { idempotencyKey: 'once' });
+    const once = uuidv7();
+    await a.ref(Photo, 'k').ask({ type: 'like' }, { idempotencyKey: once });
     await a.stopShard(7);
     where.owner = 'b';
     where.epoch = 2;
-    expect(await a.ref(Photo, 'k').ask({ type: 'like' }, { idempotencyKey: 'once' })).toEqual({ likes: 1 });
+    expect(await a.ref(Photo, 'k').ask({ type: 'like' }, { idempotencyKey: once })).toEqual({ likes: 1 });
     expect(await b.ref(Photo, 'k').ask({ type: 'get' })).toBe(1);
     expect(b.activeShards()).toEqual([7]);
   });
 
-  it('forgets keys after the window and beyond maxKeys (bounded)', async () => {
-    vi.useFakeTimers();
+  it('keeps every key of the window, however many (memory holds maxKeys, the store the rest)', async () => {
+    const store = new MemoryStateStore();
+    const sys = make(store, undefined, 60_000, 3);
+    const p = sys.ref(Photo, 'w');
+    const keys = [...Array(10).keys()].map(() => uuidv7());
+    for (const k of keys) await p.ask({ type: 'like' }, { idempotencyKey: k });
+    for (const k of keys.reverse()) await p.ask({ type: 'like' }, { idempotencyKey: k });
+    expect(await p.ask({ type: 'get' })).toBe(10);
+    expect(store.keyCount).toBe(10);
+    expect(sys.stats().keyLookups).toBeGreaterThan(0);
+  });
+
+  it('refuses a key older than the window (idempotency_key_expired) and one with no readable time (idempotency_key_invalid)', async () => {
     const store = new MemoryStateStore();
     const sys = make(store, undefined, 10_000, 3);
-    const p = sys.ref(Photo, 'w');
-    await p.ask({ type: 'like' }, { idempotencyKey: 'old', deadlineMs: 60_000 });
-    await vi.advanceTimersByTimeAsync(200); // stays active: idle check sees recent activity below
-    for (const k of ['a', 'b', 'c']) await p.ask({ type: 'like' }, { idempotencyKey: k });
-    // 'old' fell out (only 3 kept) and is applied again.
-    expect(await p.ask({ type: 'like' }, { idempotencyKey: 'old' })).toEqual({ likes: 5 });
-    expect(((await stored(store, 'photo', 'w'))?.replies ?? []).length).toBe(3);
-    vi.setSystemTime(Date.now() + 11_000);
-    expect(await p.ask({ type: 'like' }, { idempotencyKey: 'c' })).toEqual({ likes: 6 });
+    const p = sys.ref(Photo, 'x');
+    const code = (k: string) =>
+      p.ask({ type: 'like' }, { idempotencyKey: k }).then(
+        () => 'applied',
+        (e: { code?: string; retryable?: boolean }) => `${e.code}/${e.retryable}`,
+      );
+    expect(await code(uuidv7(Date.now() - 11_000))).toBe('idempotency_key_expired/false');
+    expect(await code('like:u42:photo9')).toBe('idempotency_key_invalid/false');
+    expect(await code(uuidv7(Date.now() + 3_600_000))).toBe('idempotency_key_invalid/false');
+    expect(await code(uuidv7(Date.now() - 9_000))).toBe('applied');
+    expect(await p.ask({ type: 'get' })).toBe(1);
+  });
+
+  it('prunes keys older than the window from the store, in bounded statements', async () => {
+    const store = new MemoryStateStore();
+    const sys = make(store, undefined, 10_000, 3);
+    const p = sys.ref(Photo, 'y');
+    for (let i = 0; i < 5; i++) await p.ask({ type: 'like' }, { idempotencyKey: uuidv7() });
+    expect(store.keyCount).toBe(5);
+    expect(await sys.pruneKeys(Date.now())).toBe(0);
+    // Past the window and the clock margin (5 min): all gone.
+    expect(await sys.pruneKeys(Date.now() + 10_000 + 5 * 60_000 + 1)).toBe(5);
+    expect(store.keyCount).toBe(0);
   });
 });

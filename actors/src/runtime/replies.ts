@@ -1,58 +1,80 @@
-/** A remembered reply: [idempotency key, time first handled (ms), reply]. Persisted with the state. */
-export type ReplyRecord = [key: string, at: number, reply: unknown];
+import type { KeyRecord } from './state-store.js';
 
 export interface IdempotencyOptions {
-  /** How long a key is remembered. Default 10 minutes. */
+  /**
+   * How long a key is honoured, counted from the time in the key (UUIDv7 or
+   * ULID). An older key is refused with `idempotency_key_expired`; keys are
+   * pruned from the store's key table after it. Default 24 hours.
+   */
   windowMs?: number;
-  /** At most this many keys per actor (oldest dropped first). Default 256. */
+  /**
+   * Keys an activation keeps in memory (the most recent; answered without a
+   * store lookup). The store keeps every key for the window whatever this is.
+   * Default 1024.
+   */
   maxKeys?: number;
+  /** How often this node prunes expired keys from the store. Default 60 s; 0: never. */
+  pruneIntervalMs?: number;
+}
+
+interface Entry {
+  at: number;
+  reply: unknown;
+  /** In the store (its write committed, or found there): may be dropped from memory. */
+  committed: boolean;
 }
 
 /**
- * The replies an actor gave to keyed messages, newest last (Map keeps insertion
- * order, so pruning from the front drops the oldest). Kept with the actor's
- * persisted state so a retry finds its first answer after passivation or a
- * move to another node.
+ * An activation's memory of keyed messages: the most recent keys with their
+ * replies (insertion order; the oldest committed ones are dropped beyond
+ * `max`), and a horizon: the latest key time that may be in the store's key
+ * table without being here. A key whose time is above the horizon was never
+ * committed for this actor (every key committed before this activation raised
+ * the persisted `keysUpTo`, and every key dropped from here raised the
+ * horizon), so it needs no store lookup; a key at or below it is looked up.
  */
-export class ReplyCache {
-  private readonly map = new Map<string, { at: number; reply: unknown }>();
+export class KeyCache {
+  private readonly map = new Map<string, Entry>();
 
   constructor(
-    private readonly windowMs: number,
-    private readonly maxKeys: number,
+    private readonly max: number,
+    /** See the class comment; persisted as `keysUpTo` with the state. */
+    public horizon: number,
   ) {}
 
-  static from(records: readonly ReplyRecord[] | undefined, windowMs: number, maxKeys: number, now: number) {
-    const c = new ReplyCache(windowMs, maxKeys);
-    for (const [key, at, reply] of records ?? []) c.map.set(key, { at, reply });
-    c.prune(now);
-    return c;
+  get(key: string): Entry | undefined {
+    return this.map.get(key);
   }
 
-  get(key: string, now: number): { reply: unknown } | undefined {
-    const e = this.map.get(key);
-    return e && now - e.at < this.windowMs ? e : undefined;
+  /** A key just applied by this activation; its write is not committed yet. */
+  add(key: string, at: number, reply: unknown): void {
+    this.map.set(key, { at, reply, committed: false });
   }
 
-  set(key: string, reply: unknown, now: number): void {
-    this.map.delete(key);
-    this.map.set(key, { at: now, reply });
-    this.prune(now);
+  /** A key found in the store. */
+  found(key: string, at: number, reply: unknown): void {
+    if (!this.map.has(key)) this.map.set(key, { at, reply, committed: true });
+    this.trim();
+  }
+
+  /** The write holding these keys committed. */
+  committed(keys: readonly KeyRecord[]): void {
+    for (const k of keys) {
+      const e = this.map.get(k.key);
+      if (e) e.committed = true;
+    }
+    this.trim();
   }
 
   get size(): number {
     return this.map.size;
   }
 
-  records(now: number): ReplyRecord[] {
-    this.prune(now);
-    return [...this.map].map(([k, e]) => [k, e.at, e.reply]);
-  }
-
-  private prune(now: number): void {
+  private trim(): void {
     for (const [k, e] of this.map) {
-      if (this.map.size <= this.maxKeys && now - e.at < this.windowMs) break;
+      if (this.map.size <= this.max || !e.committed) break;
       this.map.delete(k);
+      if (e.at > this.horizon) this.horizon = e.at;
     }
   }
 }

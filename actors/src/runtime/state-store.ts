@@ -9,6 +9,16 @@ export interface StoredState {
   epoch: number;
 }
 
+/**
+ * A keyed message's remembered reply: the idempotency key, the time read
+ * from it (ms since the epoch; what pruning goes by) and the reply (JSON).
+ */
+export interface KeyRecord {
+  key: string;
+  at: number;
+  reply: unknown;
+}
+
 /** One actor's write. */
 export interface StateWrite {
   type: string;
@@ -21,6 +31,11 @@ export interface StateWrite {
   expectedVersion: number;
   /** A JSON-serializable document. */
   state: unknown;
+  /**
+   * Keys of the messages whose changes this write holds: stored in the key
+   * table in the same transaction, if and only if the write is accepted.
+   */
+  keys?: readonly KeyRecord[];
 }
 
 export type SaveOutcome =
@@ -68,6 +83,20 @@ export interface StateStore {
    * than the highest seen; the same epoch again is fine.
    */
   fence(shard: number, epoch: number): Promise<void>;
+
+  /**
+   * The key table (idempotency, docs/actor-runtime.md): the remembered
+   * replies among `keys` of one actor, by key, as written with accepted
+   * writes and not yet pruned. Keys it does not hold are absent.
+   */
+  lookupKeys(type: string, id: string, keys: readonly string[]): Promise<Map<string, unknown>>;
+
+  /**
+   * Deletes at most `limit` keys (of any actor) whose time `at` is below
+   * `before`; resolves with how many it deleted (`limit` means there may be
+   * more). The runtime calls it in the background with `now - window`.
+   */
+  pruneKeys(before: number, limit: number): Promise<number>;
 }
 
 /**
@@ -99,6 +128,18 @@ export function stateJson(w: StateWrite): string {
     return JSON.stringify(w.state) ?? 'null';
   } catch (e) {
     throw new StateRejected(`the state of ${w.type}/${JSON.stringify(w.id)} is not JSON-serializable`, {
+      cause: e,
+    });
+  }
+}
+
+/** The write's keys with their replies as JSON text; a reply JSON cannot hold is a data error. */
+export function keyRows(w: StateWrite): Array<{ key: string; at: number; reply: string }> {
+  if (!w.keys || w.keys.length === 0) return [];
+  try {
+    return w.keys.map((k) => ({ key: k.key, at: k.at, reply: JSON.stringify(k.reply) ?? 'null' }));
+  } catch (e) {
+    throw new StateRejected(`a reply of ${w.type}/${JSON.stringify(w.id)} is not JSON-serializable`, {
       cause: e,
     });
   }

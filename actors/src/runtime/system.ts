@@ -3,6 +3,7 @@ import { fullJitter } from './backoff.js';
 import { Delivery } from './delivery.js';
 import { ActorTimeout, ActorUnavailable, isRetryable, ShardNotOwned, UnknownActorType } from './errors.js';
 import { GroupCommit, type GroupCommitOptions } from './group-commit.js';
+import { checkKey } from './idempotency-key.js';
 import { type IsolationCounts, saveIsolating } from './isolating-commit.js';
 import { LocalActors, type Router } from './local-actors.js';
 import { MemoryStateStore } from './memory-state-store.js';
@@ -41,8 +42,9 @@ export interface ActorSystemOptions {
 const DEFAULTS = {
   idleMs: 120_000,
   defaultDeadlineMs: 5_000,
-  windowMs: 10 * 60_000,
-  maxKeys: 256,
+  windowMs: 24 * 3_600_000,
+  maxKeys: 1024,
+  pruneIntervalMs: 60_000,
   routeBackoffMs: 5,
   routeBackoffCapMs: 250,
   loadBackoffMs: 50,
@@ -65,6 +67,9 @@ export class ActorSystem implements ActorSystemApi {
   private readonly backoff: { base: number; cap: number };
   private readonly onError: ActorSystemOptions['onError'];
   private readonly sweeper: ReturnType<typeof setInterval>;
+  private readonly pruner: ReturnType<typeof setInterval> | undefined;
+  private readonly windowMs: number;
+  private pruning = false;
   private closed = false;
   private readonly isolation: IsolationCounts = { splits: 0, extraTransactions: 0, isolated: 0 };
 
@@ -98,6 +103,37 @@ export class ActorSystem implements ActorSystemApi {
     const every = options.sweepIntervalMs ?? Math.min(30_000, Math.max(10, Math.floor(idleMs / 4)));
     this.sweeper = setInterval(() => this.local.sweep(Date.now()), every);
     this.sweeper.unref?.();
+    this.windowMs = options.idempotency?.windowMs ?? DEFAULTS.windowMs;
+    const pruneEvery = options.idempotency?.pruneIntervalMs ?? DEFAULTS.pruneIntervalMs;
+    if (pruneEvery > 0) {
+      this.pruner = setInterval(() => void this.pruneKeys(), pruneEvery);
+      this.pruner.unref?.();
+    }
+  }
+
+  /**
+   * Deletes keys older than the window (plus a margin for node clocks that
+   * disagree) from the store's key table, in bounded statements: at most
+   * `PRUNE_BATCH` rows each, `PRUNE_ROUNDS` statements per call (the interval
+   * catches up on the rest). Every node prunes; deleting twice is harmless.
+   * Resolves with the number deleted.
+   */
+  async pruneKeys(now = Date.now()): Promise<number> {
+    if (this.pruning) return 0;
+    this.pruning = true;
+    let total = 0;
+    try {
+      for (let i = 0; i < PRUNE_ROUNDS; i++) {
+        const n = await this.store.pruneKeys(now - this.windowMs - PRUNE_MARGIN_MS, PRUNE_BATCH);
+        total += n;
+        if (n < PRUNE_BATCH) break;
+      }
+    } catch (e) {
+      this.onError?.(e, { phase: 'prune-keys' });
+    } finally {
+      this.pruning = false;
+    }
+    return total;
   }
 
   /** The actor's shard (what refs cache). */
@@ -126,8 +162,18 @@ export class ActorSystem implements ActorSystemApi {
     shard = this.placement.shardOf(type, id),
   ): Promise<unknown> {
     const deadlineMs = options.deadlineMs ?? this.deadlineMs;
-    const env: ActorEnvelope = { type, id, msg, kind, deadline: Date.now() + deadlineMs };
-    if (options.idempotencyKey !== undefined) env.idempotencyKey = options.idempotencyKey;
+    const now = Date.now();
+    const env: ActorEnvelope = { type, id, msg, kind, deadline: now + deadlineMs };
+    if (options.idempotencyKey !== undefined) {
+      // Refused before routing: a key with no readable time, or older than the window.
+      try {
+        checkKey(options.idempotencyKey, now, this.windowMs);
+      } catch (e) {
+        if (kind === 'tell') this.onError?.(e, { type, id, msg: msg.type });
+        return Promise.reject(e);
+      }
+      env.idempotencyKey = options.idempotencyKey;
+    }
     return new Promise((resolve, reject) => {
       const d = new Delivery(env, shard, true, resolve, reject);
       if (kind === 'ask') d.deadlineTimer = setTimeout(() => this.timeout(d), deadlineMs);
@@ -189,6 +235,7 @@ export class ActorSystem implements ActorSystemApi {
   async stop(): Promise<void> {
     this.closed = true;
     clearInterval(this.sweeper);
+    if (this.pruner) clearInterval(this.pruner);
     await Promise.all(this.local.shards().map((s) => this.stopShard(s)));
   }
 
@@ -248,3 +295,8 @@ export class ActorSystem implements ActorSystemApi {
 }
 
 function noop(): void {}
+
+/** Key-table pruning: rows per statement, statements per interval, and slack for node clocks. */
+const PRUNE_BATCH = 5_000;
+const PRUNE_ROUNDS = 20;
+const PRUNE_MARGIN_MS = 5 * 60_000;

@@ -190,6 +190,57 @@ export function stateStoreContract(name: string, harness: StateStoreContractHarn
       expect(await store.load(type, 'ok')).toBeUndefined();
     });
 
+    it('key table: keys of an accepted write are stored with it, keys of a rejected one are not', async () => {
+      const { type, shard } = fresh();
+      const k = (key: string, at = 1_000, reply: unknown = { r: key }) => ({ key, at, reply });
+      const out = await store.saveBatch([
+        w({ type, shard, id: 'a', keys: [k('a1'), k('a2', 2_000, 'é "q" \u0000')] }),
+        w({ type, shard, id: 'b', expectedVersion: 5, keys: [k('b1')] }), // version conflict
+      ]);
+      expect(out.map((o) => o.ok)).toEqual([true, false]);
+      const a = await store.lookupKeys(type, 'a', ['a1', 'a2', 'zz']);
+      expect([...a.entries()].sort()).toEqual([
+        ['a1', { r: 'a1' }],
+        ['a2', 'é "q" \u0000'],
+      ]);
+      expect((await store.lookupKeys(type, 'b', ['b1'])).size).toBe(0);
+      expect((await store.lookupKeys(type, 'nobody', [])).size).toBe(0);
+      // Keys belong to their actor: the same key on another actor is another key.
+      expect((await store.lookupKeys(type, 'b', ['a1'])).size).toBe(0);
+      // A key written again keeps its first reply.
+      expect(
+        await store.save(w({ type, shard, id: 'a', expectedVersion: 1, keys: [k('a1', 1_000, 'second')] })),
+      ).toBe(2);
+      expect((await store.lookupKeys(type, 'a', ['a1'])).get('a1')).toEqual({ r: 'a1' });
+    });
+
+    it('key table: keys are fenced with their write (a stale epoch stores no key)', async () => {
+      const { type, shard } = fresh();
+      await store.fence(shard, 9);
+      const out = await store.saveBatch([
+        w({ type, shard, id: 'old', epoch: 8, keys: [{ key: 'k', at: 1, reply: 1 }] }),
+      ]);
+      expect(out[0]?.ok).toBe(false);
+      expect((await store.lookupKeys(type, 'old', ['k'])).size).toBe(0);
+    });
+
+    it('key table: pruneKeys deletes keys older than a time, at most `limit` per call', async () => {
+      const { type, shard } = fresh();
+      // Times far below any other test's keys (the store is shared): ours are the only ones this old.
+      const base = -1_000_000_000 - n * 1_000;
+      const keys = [...Array(7).keys()].map((i) => ({ key: `p${i}`, at: base + i, reply: i }));
+      await store.save(w({ type, shard, id: 'p', keys }));
+      expect(await store.pruneKeys(base + 5, 3)).toBe(3);
+      expect(await store.pruneKeys(base + 5, 3)).toBe(2);
+      expect(await store.pruneKeys(base + 5, 3)).toBe(0);
+      const left = await store.lookupKeys(
+        type,
+        'p',
+        keys.map((k) => k.key),
+      );
+      expect([...left.keys()].sort()).toEqual(['p5', 'p6']);
+    });
+
     it('refuses a batch naming one actor twice', async () => {
       const { type, shard } = fresh();
       await expect(

@@ -1,6 +1,7 @@
 import {
   assertOnePerActor,
   assertStorableName,
+  keyRows,
   type SaveOutcome,
   StaleEpoch,
   StateRejected,
@@ -43,6 +44,21 @@ export const stateStoreMigrations: Migration[] = [
         epoch bigint NOT NULL
       )`,
   },
+  {
+    // The key table (idempotency): written with the state in one transaction, pruned by `at`
+    // (the time read from the key). The reply is JSON text, as the state is.
+    id: 'actors_003_keys',
+    sql: `
+      CREATE TABLE actor_keys (
+        type text NOT NULL,
+        id text NOT NULL,
+        key text NOT NULL,
+        at bigint NOT NULL,
+        reply text NOT NULL,
+        PRIMARY KEY (type, id, key)
+      )`,
+  },
+  { id: 'actors_004_keys_at', sql: 'CREATE INDEX actor_keys_at ON actor_keys (at)' },
 ];
 
 // Batches travel as one JSON parameter (json, not jsonb: it is only read once).
@@ -70,6 +86,32 @@ const INSERT_BATCH = `
 const VERSIONS = `
   SELECT a.type, a.id, a.version::text AS version
   FROM actor_state a JOIN ${ROWS} ON a.type = u.type AND a.id = u.id`;
+
+const INSERT_KEYS = `
+  INSERT INTO actor_keys (type, id, key, at, reply)
+  SELECT k.type, k.id, k.key, k.at, k.reply
+  FROM json_to_recordset($1::json) AS k(type text, id text, key text, at bigint, reply text)
+  ON CONFLICT (type, id, key) DO NOTHING`;
+
+const LOOKUP_KEYS = 'SELECT key, reply FROM actor_keys WHERE type = $1 AND id = $2 AND key = ANY($3::text[])';
+
+// Bounded: at most $2 rows per statement, oldest first by the index on at.
+const PRUNE_KEYS = `
+  WITH gone AS (
+    DELETE FROM actor_keys WHERE ctid = ANY(ARRAY(
+      SELECT ctid FROM actor_keys WHERE at < $1 ORDER BY at LIMIT $2
+    ))
+    RETURNING 1
+  )
+  SELECT count(*)::int AS n FROM gone`;
+
+interface KeyRow {
+  type: string;
+  id: string;
+  key: string;
+  at: number;
+  reply: string;
+}
 
 interface Row {
   type: string;
@@ -127,6 +169,7 @@ export class SqlStateStore implements StateStore {
   async saveBatch(writes: readonly StateWrite[]): Promise<SaveOutcome[]> {
     assertOnePerActor(writes);
     if (writes.length === 0) return [];
+    const keys: KeyRow[][] = writes.map((w) => keyRows(w).map((k) => ({ type: w.type, id: w.id, ...k })));
     const rows: Row[] = writes.map((w) => ({
       type: w.type,
       id: w.id,
@@ -136,7 +179,13 @@ export class SqlStateStore implements StateStore {
       state: stateJson(w),
     }));
     try {
-      return await this.sql.transaction((tx) => this.applyBatch(tx, rows));
+      return await this.sql.transaction(async (tx) => {
+        const out = await this.applyBatch(tx, rows);
+        // The keys of accepted writes only, in the same transaction as their state.
+        const accepted = keys.filter((_k, i) => out[i]?.ok).flat();
+        if (accepted.length > 0) await tx.query(INSERT_KEYS, [JSON.stringify(accepted)]);
+        return out;
+      });
     } catch (e) {
       throw asDataError(e);
     }
@@ -151,6 +200,20 @@ export class SqlStateStore implements StateStore {
     );
     const current = Number(r.rows[0]?.epoch ?? epoch);
     if (current > epoch) throw new StaleEpoch(shard, epoch, current);
+  }
+
+  async lookupKeys(type: string, id: string, keys: readonly string[]): Promise<Map<string, unknown>> {
+    assertStorableName(type, id);
+    const out = new Map<string, unknown>();
+    if (keys.length === 0) return out;
+    const r = await this.sql.query<{ key: string; reply: string }>(LOOKUP_KEYS, [type, id, keys]);
+    for (const row of r.rows) out.set(row.key, JSON.parse(row.reply));
+    return out;
+  }
+
+  async pruneKeys(before: number, limit: number): Promise<number> {
+    const r = await this.sql.query<{ n: number }>(PRUNE_KEYS, [Math.floor(before), limit]);
+    return Number(r.rows[0]?.n ?? 0);
   }
 
   private async applyBatch(tx: SqlQueryable, rows: Row[]): Promise<SaveOutcome[]> {

@@ -16,6 +16,13 @@ export const actorSettings = {
     600_000,
     'Deadline of a request that asks an actor.',
   ),
+  idempotencyWindowSeconds: int(
+    'IDEMPOTENCY_WINDOW_SECONDS',
+    86_400,
+    60,
+    30 * 86_400,
+    'How long an idempotency key of an actor method is honoured, counted from the time in the key (a UUIDv7 or ULID): a retry within it is answered with the first reply, an older key is refused with idempotency_key_expired. Keys stay in the actor_keys table this long (plus 5 minutes), pruned in the background.',
+  ),
   shardCount: int(
     'SHARD_COUNT',
     1024,
