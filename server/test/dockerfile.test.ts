@@ -3,10 +3,14 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync }
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
+import { HsMinter } from '../src/auth/tokens.js';
 import { PgSql } from '../src/sql/index.js';
 import { freePort } from './helpers/node-process.js';
-import { postgresUrl, uniqueName } from './services.js';
+import { RawClient } from './helpers/raw-client.js';
+import { startS3rver } from './s3rver.js';
+import { deleteNamespaceStreams, natsUrl, postgresUrl, redisUrl, uniqueName } from './services.js';
 
 // This machine cannot run Docker, so this test runs the Dockerfile's own
 // commands as `docker build` would, each stage in a directory of its own
@@ -22,14 +26,24 @@ import { postgresUrl, uniqueName } from './services.js';
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const work = mkdtempSync(join(tmpdir(), 'shutter-docker-'));
 const namespace = uniqueName('img').toLowerCase().slice(0, 32);
+const clusterNs = uniqueName('cmp').toLowerCase().slice(0, 32);
 let child: ChildProcess | undefined;
+/** The final stage, once the first test built it. */
+let built: Stage | undefined;
+const nodes: ChildProcess[] = [];
 
 afterAll(async () => {
-  if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  for (const c of [child, ...nodes]) if (c && c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
   rmSync(work, { recursive: true, force: true });
   const admin = new PgSql(postgresUrl, 'public', 1);
   await admin.query(`DROP SCHEMA IF EXISTS ${namespace} CASCADE`);
+  await admin.query(`DROP SCHEMA IF EXISTS ${clusterNs} CASCADE`);
   await admin.close();
+  const r = new Redis(redisUrl);
+  const keys = await r.keys(`${clusterNs}:*`);
+  if (keys.length) await r.del(...keys);
+  await r.quit();
+  await deleteNamespaceStreams(clusterNs);
 });
 
 interface Instruction {
@@ -234,6 +248,7 @@ describe('the Dockerfile, run on this machine', () => {
     expect(image?.[1], 'the base image is node:<version>').toBe(process.versions.node.split('.')[0]);
 
     const final = build(dockerfile, makeContext());
+    built = final;
 
     // What the image holds: compiled entry, no TypeScript sources, no TypeScript loader.
     expect(final.user).toBe('node');
@@ -288,4 +303,92 @@ describe('the Dockerfile, run on this machine', () => {
     expect(await exited).toBe(0);
     expect(output.join('')).toMatch(/"msg":"node stopped"/);
   }, 600_000);
+
+  it("starts compose.yaml's three nodes from the image with deploy/cluster.env: one cluster, one token for all", async () => {
+    const final = built;
+    if (!final) throw new Error('the image was not built (see the test above)');
+    // compose.yaml's node service: the image, deploy/cluster.env, AUTH_JWT_SECRET, NODE_ID.
+    const compose = readFileSync(join(root, 'compose.yaml'), 'utf8');
+    expect(compose).toMatch(/^\s+env_file: deploy\/cluster\.env$/m);
+    for (const n of ['node1', 'node2', 'node3']) expect(compose).toContain(`NODE_ID: ${n}`);
+    const shared = Object.fromEntries(
+      readFileSync(join(root, 'deploy/cluster.env'), 'utf8')
+        .split('\n')
+        .filter((l) => l.trim() && !l.startsWith('#'))
+        .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+    ) as Record<string, string>;
+    expect(shared.CLUSTER).toBe('true');
+    const s3 = await startS3rver(shared.S3_BUCKET);
+    try {
+      const secret = 'compose-test-secret-0123456789abcdef0123';
+      const started = await Promise.all(
+        ['node1', 'node2', 'node3'].map(async (id) => {
+          const port = await freePort();
+          const metricsPort = await freePort();
+          const env = {
+            PATH: process.env.PATH ?? '',
+            ...final.env,
+            ...shared,
+            // The compose network's host names, pointed at this machine's services.
+            NATS_URL: natsUrl,
+            DATABASE_URL: postgresUrl,
+            REDIS_URL: redisUrl,
+            S3_ENDPOINT: s3.endpoint,
+            S3_ACCESS_KEY_ID: 'S3RVER',
+            S3_SECRET_ACCESS_KEY: 'S3RVER',
+            // One machine instead of three containers: ports and names of their own.
+            METRICS_LISTEN: `127.0.0.1:${metricsPort}`,
+            PORT: String(port),
+            HOST: '127.0.0.1',
+            NAMESPACE: clusterNs,
+            DATA_DIR: join(work, `data-${id}`),
+            NODE_ID: id,
+            AUTH_JWT_SECRET: secret,
+            CLUSTER_HEARTBEAT_MS: '200',
+            CLUSTER_LEASE_MS: '1500',
+          };
+          const [cmd, ...cmdArgs] = final.cmd!;
+          const c = spawn(cmd!, cmdArgs, { cwd: final.dir, env, stdio: ['ignore', 'ignore', 'pipe'] });
+          nodes.push(c);
+          const err: string[] = [];
+          c.stderr?.on('data', (d: Buffer) => err.push(d.toString()));
+          const end = Date.now() + 60_000;
+          while ((await get(`http://127.0.0.1:${port}/readyz`)) !== 200) {
+            if (Date.now() > end || c.exitCode !== null) throw new Error(`${id} not ready: ${err.join('')}`);
+            await new Promise((r) => setTimeout(r, 100));
+          }
+          return { id, port, metricsPort };
+        }),
+      );
+      const members = async (metricsPort: number) => {
+        const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+        const line = text.split('\n').find((l) => l.startsWith('shutter_cluster_members'));
+        return Number(line?.slice(line.lastIndexOf(' ') + 1));
+      };
+      const end = Date.now() + 30_000;
+      while ((await Promise.all(started.map((n) => members(n.metricsPort)))).some((m) => m !== 3)) {
+        if (Date.now() > end) throw new Error('the three nodes did not see each other');
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      // Production: no /metrics on the public port; one token, signed with the shared secret, on every node.
+      expect(await get(`http://127.0.0.1:${started[0]!.port}/metrics`)).toBe(404);
+      const token = (await new HsMinter(new TextEncoder().encode(secret)).mint('carol', 600)).token;
+      for (const n of started) {
+        const c = await RawClient.open(`ws://127.0.0.1:${n.port}/ws`, token);
+        expect(c.messages.find((m) => m.t === 'welcome')).toBeDefined();
+        c.ws.close();
+      }
+      for (const c of nodes) c.kill('SIGTERM');
+      const codes = await Promise.all(
+        nodes.map((c) =>
+          c.exitCode !== null
+            ? c.exitCode
+            : new Promise<number | null>((r) => c.once('exit', (code) => r(code))),
+        ),
+      );
+      expect(codes).toEqual([0, 0, 0]);
+    } finally {
+      await s3.close();
+    }
+  }, 180_000);
 });
