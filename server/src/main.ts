@@ -20,9 +20,12 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     node.log.info({ signal }, 'shutting down');
-    const force = setTimeout(() => process.exit(1), config.gateway.drainMs + 5000);
+    const force = setTimeout(
+      () => process.exit(1),
+      config.gateway.shutdownDelayMs + config.gateway.drainMs + 5000,
+    );
     force.unref();
-    node.shutdown().then(
+    node.shutdown({ readyDelayMs: config.gateway.shutdownDelayMs }).then(
       () => process.exit(0),
       (err: unknown) => {
         node.log.error({ err }, 'shutdown failed');
@@ -30,6 +33,8 @@ async function main(): Promise<void> {
       },
     );
   };
+  // `npm start` execs this process (package.json), so the signal npm forwards
+  // reaches it: a shell left between npm and node dies of it and leaves node running.
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
 }

@@ -11,6 +11,7 @@ import {
 } from '@shutter/actors';
 import { hardenMsgpackDecoding } from '@shutter/protocol';
 import { Redis } from 'ioredis';
+import { timeBusRequests } from './adapters/bus-timing.js';
 import { NatsBus } from './adapters/nats-bus.js';
 import { NatsShardMapStore } from './adapters/nats-shard-map.js';
 import { RedisStreamLog } from './adapters/redis-stream-log.js';
@@ -26,6 +27,7 @@ import { UwsEngineImpl } from './gateway/uws-engine.js';
 import { WsEngineImpl } from './gateway/ws-engine.js';
 import { mountCoreRoutes } from './http/core-routes.js';
 import { withCors } from './http/cors.js';
+import { httpFront } from './http/http-front.js';
 import { announceOperatorAccess, mountMetrics } from './http/operator-access.js';
 import { HttpRouter } from './http/router.js';
 import { actorErrorKey, createLogger, DedupLog, type Logger } from './log.js';
@@ -50,8 +52,12 @@ export interface ShutterNode {
   readonly cluster: ClusterNode | undefined;
   /** Mints tokens when development tokens are on. */
   readonly minter: TokenMinter | undefined;
-  /** Graceful: stop admitting, tell clients to go elsewhere, release services. */
-  shutdown(): Promise<void>;
+  /**
+   * Graceful: stop admitting, tell clients to go elsewhere, release services.
+   * With `readyDelayMs` (SHUTDOWN_DELAY_MS, from a signal) the node first keeps
+   * serving that long while `/readyz` and new upgrades answer 503.
+   */
+  shutdown(options?: { readyDelayMs?: number }): Promise<void>;
 }
 
 export interface NodeOptions {
@@ -171,6 +177,7 @@ export async function startNode(config: Config, options: NodeOptions = {}): Prom
   });
 
   const metrics = new Metrics(g.nodeId);
+  timeBusRequests(bus, metrics.registry);
   metrics.addSource(
     'gateway',
     'WebSocket gateway',
@@ -221,8 +228,14 @@ export async function startNode(config: Config, options: NodeOptions = {}): Prom
     maxHeaderBytes: g.maxHeaderBytes,
     maxHeaders: g.maxHeaders,
     upgradeTimeoutMs: g.upgradeTimeoutMs,
+    bodyTimeoutMs: g.httpBodyTimeoutMs,
   };
-  const hooks = gateway.hooks(withCors(g.origins, (req, res) => router.handle(req, res)));
+  const hooks = gateway.hooks(
+    httpFront(
+      withCors(g.origins, (req, res) => router.handle(req, res)),
+      { maxInFlight: g.maxHttpRequests, accessLog: g.accessLog, log, registry: metrics.registry },
+    ),
+  );
   engine = g.transport === 'uws' ? new UwsEngineImpl(hooks, limits) : new WsEngineImpl(hooks, limits);
   gateway.start(engine);
   const port = await engine.listen(g.host, g.port);
@@ -252,9 +265,17 @@ export async function startNode(config: Config, options: NodeOptions = {}): Prom
     actors,
     sql,
     cluster,
-    shutdown() {
+    shutdown(options = {}) {
       shuttingDown ??= (async () => {
         ready = false;
+        const delay = options.readyDelayMs ?? 0;
+        if (delay > 0) {
+          // Still listening and serving: /readyz and new upgrades answer 503 so load
+          // balancers take the node out before it stops accepting connections.
+          gateway.stopAdmitting();
+          log.info({ delayMs: delay }, 'not ready; draining after the delay');
+          await new Promise((r) => setTimeout(r, delay));
+        }
         // Stop admitting, hand shards off while the bus still works, then send clients elsewhere.
         engine?.stopListening();
         // SHUTDOWN_GRACE_MS bounds the hand-off; shards still owned after it are left to lease expiry.

@@ -109,6 +109,26 @@ export const gatewaySettings = {
     120_000,
     'Time a client has to send its whole HTTP request head (ws: answered with 408). Not honoured on uws: uWebSockets.js closes an unfinished head after its fixed HTTP idle timeout (8-12 s).',
   ),
+  httpBodyTimeoutMs: int(
+    'HTTP_BODY_TIMEOUT_MS',
+    10_000,
+    500,
+    600_000,
+    'Longest the server waits for the next bytes of a request body it is reading; past it the request is answered 408 (timeout) and the connection closed. A bound on silence, not on total time: an upload of any size goes through while bytes keep coming, and pauses the server causes (storing what it has) do not count. On uws uWebSockets.js also drops an HTTP connection silent for its fixed ~10 s.',
+  ),
+  maxHttpRequests: int(
+    'MAX_HTTP_REQUESTS',
+    1024,
+    1,
+    1_000_000,
+    'Plain HTTP requests (WebSocket upgrades aside) a node serves at once, bodies included; past it a request is answered 503 over_capacity with Retry-After: 1, without reading its body (a connection that announced one is closed).',
+  ),
+  accessLog: oneOf(
+    'HTTP_ACCESS_LOG',
+    'info',
+    ['info', 'debug', 'off'] as const,
+    'Level of the one access-log line written per HTTP request (method, route, status, duration), or off.',
+  ),
   historySize: int('STREAM_HISTORY_SIZE', 1000, 0, 1_000_000, 'Events each stream keeps for resume.'),
   historyTtlSeconds: int(
     'STREAM_HISTORY_TTL_SECONDS',
@@ -123,6 +143,13 @@ export const gatewaySettings = {
     0,
     600_000,
     'On SIGTERM: longest time given to hand actor shards off (CLUSTER=true) before sockets are closed with going_away; shards still held then are taken over after their lease.',
+  ),
+  shutdownDelayMs: int(
+    'SHUTDOWN_DELAY_MS',
+    2_000,
+    0,
+    600_000,
+    'On SIGTERM or SIGINT: how long the node keeps serving while /readyz and new WebSocket upgrades answer 503, so load balancers stop sending it traffic, before it drains (set it to your health check interval times its failure threshold).',
   ),
   goingAwayRetryMs: int(
     'GOING_AWAY_RETRY_MS',

@@ -106,10 +106,10 @@ export class Connection implements SocketHandler, HubMember, BucketState {
     this.dispatch(v.value);
   }
 
-  onClose(): void {
+  onClose(code?: number | string): void {
     if (this.state === State.Closed) return;
     this.state = State.Closed;
-    this.gw.onConnectionClosed(this);
+    this.gw.onConnectionClosed(this, code);
   }
 
   onBackpressure(): void {
@@ -229,6 +229,6 @@ export class Connection implements SocketHandler, HubMember, BucketState {
   close(name: CloseName, retryAfterMs?: number): void {
     if (this.state === State.Closed) return;
     this.sock.close(CloseCode[name].code, formatCloseReason(name, retryAfterMs));
-    this.onClose();
+    this.onClose(name);
   }
 }

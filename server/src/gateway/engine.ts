@@ -65,4 +65,6 @@ export interface EngineLimits {
   maxHeaderBytes: number;
   maxHeaders: number;
   upgradeTimeoutMs: number;
+  /** Longest wait for the next bytes of a request body being read (HTTP_BODY_TIMEOUT_MS). */
+  bodyTimeoutMs: number;
 }

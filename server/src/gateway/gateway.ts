@@ -81,7 +81,10 @@ export class Gateway {
   private readonly sessionPrefix = randomBytes(4).toString('hex');
   private sessionSeq = 0;
   private sweeper: NodeJS.Timeout | undefined;
+  /** Upgrades are refused with 503 (shutting down). */
   private draining = false;
+  /** `drain` ran: every socket was told to go away. */
+  private sentAway = false;
   engine!: WsEngine;
 
   /** `sub` / `unsub` handling. */
@@ -121,6 +124,10 @@ export class Gateway {
   private upgrade(req: UpgradeRequest): UpgradeDecision {
     const refuse = (status: number, message: string, headers?: Record<string, string>): UpgradeDecision => {
       this.counters.upgradesRefused++;
+      this.deps.log.debug(
+        { status, reason: message, path: req.path, origin: req.origin, remote: req.remoteAddress },
+        'upgrade refused',
+      );
       return headers ? { accept: false, status, message, headers } : { accept: false, status, message };
     };
     if (req.path !== WS_PATH) return refuse(404, `not_found: the WebSocket endpoint is ${WS_PATH}`);
@@ -149,6 +156,10 @@ export class Gateway {
     const conn = new Connection(sock, codecFor(protocol)!, this, this.now());
     if (this.conns.size >= this.limits.maxConnections) {
       this.counters.upgradesRefused++;
+      this.deps.log.debug(
+        { remote: sock.remoteAddress, connections: this.conns.size },
+        'socket over capacity',
+      );
       conn.close('over_capacity', OVER_CAPACITY_RETRY_MS);
       return conn;
     }
@@ -158,10 +169,15 @@ export class Gateway {
     return conn;
   }
 
-  /** @internal called by Connection */
-  onConnectionClosed(conn: Connection): void {
+  /** @internal called by Connection; `how` is the close name the server sent, or the code the peer closed with. */
+  onConnectionClosed(conn: Connection, how?: string | number): void {
     this.unauthenticated.delete(conn);
     if (!this.conns.delete(conn)) return;
+    // Expected, whoever closed: debug, never an error.
+    this.deps.log.debug(
+      typeof how === 'string' ? { user: conn.userId, close: how } : { user: conn.userId, peerCode: how },
+      'socket closed',
+    );
     this.counters.connectionsClosed++;
     this.subscriptions.dropAll(conn);
   }
@@ -228,12 +244,23 @@ export class Gateway {
   request(conn: Connection, msg: ReqMessage): void {
     this.counters.requests++;
     if (!isMethodName(msg.method)) {
-      return conn.sendError(msg.id, new ShutterError('unknown_method', `no method named ${msg.method}`));
+      return conn.sendError(
+        msg.id,
+        this.publicError(
+          new ShutterError('unknown_method', `no method named ${msg.method}`),
+          conn,
+          `req ${msg.method.slice(0, 64)}`,
+        ),
+      );
     }
     const method: MethodName = msg.method;
     // Only an absent `params` means `{}`: `null` is a value like any other (§2.1), and no method takes it.
     const v = validateParams(method, msg.params === undefined ? {} : msg.params);
-    if (!v.ok) return conn.sendError(msg.id, new ShutterError('bad_request', v.message));
+    if (!v.ok)
+      return conn.sendError(
+        msg.id,
+        this.publicError(new ShutterError('bad_request', v.message), conn, `req ${method}`),
+      );
     const ctx: CallContext = {
       userId: conn.userId,
       session: conn.session,
@@ -243,13 +270,18 @@ export class Gateway {
     const handler = this.deps.methods[method] as MethodHandler<MethodName>;
     handler(ctx, v.value as never).then(
       (result) => conn.send({ t: 'res', id: msg.id, result }),
-      (err: unknown) => conn.sendError(msg.id, this.publicError(err, conn, msg.method)),
+      (err: unknown) => conn.sendError(msg.id, this.publicError(err, conn, `req ${msg.method}`)),
     );
   }
 
   /** @internal the one edge where a failure becomes what the client sees */
   publicError(err: unknown, conn: Connection, what: string): PublicError {
-    return toPublicError(err, this.deps.log, { user: conn.userId, what }, this.limits.exposeErrors);
+    const e = toPublicError(err, this.deps.log, { user: conn.userId, what }, this.limits.exposeErrors);
+    // Refusals (a rejected token, a forbidden subscription, an unknown method) are the client's
+    // business: debug. Unexpected failures were logged above as errors.
+    if (e.code !== 'internal_error')
+      this.deps.log.debug({ user: conn.userId, what, code: e.code, reason: e.message }, 'request refused');
+    return e;
   }
 
   /**
@@ -294,7 +326,9 @@ export class Gateway {
    */
   drain(): void {
     this.draining = true;
+    this.sentAway = true;
     this.engine.stopListening();
+    this.deps.log.debug({ sockets: this.conns.size }, 'sending every socket away');
     for (const c of [...this.conns]) {
       const retry = Math.floor(Math.random() * (this.limits.goingAwayRetryMs + 1));
       c.send({ t: 'notice', kind: 'going_away', retryAfterMs: retry });
@@ -302,9 +336,17 @@ export class Gateway {
     }
   }
 
+  /**
+   * First step of a shutdown: new upgrades are answered 503 (`unavailable`,
+   * Retry-After: 1) while the node still listens and open sockets are served.
+   */
+  stopAdmitting(): void {
+    this.draining = true;
+  }
+
   async close(): Promise<void> {
     if (this.sweeper) clearInterval(this.sweeper);
-    if (!this.draining) this.drain();
+    if (!this.sentAway) this.drain();
     await this.engine.close();
   }
 }

@@ -48,7 +48,7 @@ export class Subscriptions {
         conn.send({ t: 'res', id: msg.id, result: joined.result });
         joined.deliver();
       } catch (err) {
-        conn.sendError(msg.id, this.publicError(err, conn, 'sub'));
+        conn.sendError(msg.id, this.publicError(err, conn, `sub ${msg.stream}`));
       }
     });
   }

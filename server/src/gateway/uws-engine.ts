@@ -150,7 +150,7 @@ export class UwsEngineImpl implements WsEngine {
         data.handler?.onClose(code);
       },
     });
-    const http = uwsHttpHandler(hooks.http);
+    const http = uwsHttpHandler(hooks.http, { bodyTimeoutMs: limits.bodyTimeoutMs });
     this.app.any('/*', (res, req) => {
       const tooBig = headRefusal(req, limits);
       if (tooBig) return refuseHead(res, tooBig);

@@ -27,7 +27,7 @@ export class WsEngineImpl implements WsEngine {
     private readonly hooks: EngineHooks,
     private readonly limits: EngineLimits,
   ) {
-    const http = nodeHttpHandler(hooks.http);
+    const http = nodeHttpHandler(hooks.http, { bodyTimeoutMs: limits.bodyTimeoutMs });
     this.server = createServer(
       {
         // Over the limit node:http answers 431 itself.
@@ -36,6 +36,8 @@ export class WsEngineImpl implements WsEngine {
         // (30 s by default, measured: a 1 s timeout fired after 29.7 s).
         headersTimeout: limits.upgradeTimeoutMs,
         connectionsCheckingInterval: Math.min(1000, Math.max(100, Math.floor(limits.upgradeTimeoutMs / 4))),
+        // No bound on a request's total time (a large upload may take minutes): the
+        // body is bounded by silence instead (HTTP_BODY_TIMEOUT_MS, in node-http.ts).
         requestTimeout: 0,
       },
       (req, res) => {

@@ -1,13 +1,26 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ShutterError } from '@shutter/protocol';
+import { announcesBody, DEFAULT_BODY_TIMEOUT_MS, type HttpEngineOptions, idleBounded } from './body.js';
 import { readAllBody } from './read-all.js';
 import type { HttpHandler, HttpRequest, HttpResponse } from './types.js';
 
-/** Adapts node:http's request/response pair to the engine-neutral interface. */
-export function nodeHttpHandler(handler: HttpHandler) {
+/**
+ * Adapts node:http's request/response pair to the engine-neutral interface.
+ * A response that ends before its request's body has fully arrived (an error
+ * answer that did not read it, typically) closes the connection: node:http
+ * would otherwise keep reading the rest for the next request, with no bound.
+ */
+export function nodeHttpHandler(
+  handler: HttpHandler,
+  options: HttpEngineOptions = { bodyTimeoutMs: DEFAULT_BODY_TIMEOUT_MS },
+) {
   return (req: IncomingMessage, res: ServerResponse): void => {
-    const request = new NodeRequest(req, res);
-    const response = new NodeResponse(res, request.method === 'HEAD');
+    const request = new NodeRequest(req, res, options.bodyTimeoutMs);
+    const response = new NodeResponse(
+      res,
+      request.method === 'HEAD',
+      () => announcesBody(request.headers) && !req.complete,
+    );
     Promise.resolve(handler(request, response)).catch(() => {
       if (!res.headersSent) res.writeHead(500).end();
       else res.destroy();
@@ -36,6 +49,7 @@ class NodeRequest implements HttpRequest {
   constructor(
     private readonly req: IncomingMessage,
     res: ServerResponse,
+    private readonly bodyTimeoutMs: number,
   ) {
     this.method = req.method ?? 'GET';
     const raw = req.url ?? '/';
@@ -62,7 +76,11 @@ class NodeRequest implements HttpRequest {
     this.consumed = true;
     // IncomingMessage is a Readable: async iteration pulls one chunk at a time
     // and the socket is paused while the consumer awaits.
-    return this.req as AsyncIterable<Uint8Array>;
+    return idleBounded(
+      this.req as AsyncIterable<Uint8Array>,
+      this.bodyTimeoutMs,
+      (err) => this.signal.aborted || this.req.destroyed || (err as { code?: string }).code === 'ECONNRESET',
+    );
   }
 
   readAll(maxBytes: number): Promise<Buffer> {
@@ -77,10 +95,15 @@ class NodeResponse implements HttpResponse {
   constructor(
     private readonly res: ServerResponse,
     private readonly isHead: boolean,
+    private readonly bodyPending: () => boolean,
   ) {}
 
   get finished(): boolean {
     return this.res.writableEnded || this.res.destroyed;
+  }
+
+  get statusCode(): number {
+    return this.code;
   }
 
   status(code: number): this {
@@ -94,7 +117,9 @@ class NodeResponse implements HttpResponse {
   }
 
   private flushHead(): void {
-    if (!this.res.headersSent) this.res.writeHead(this.code, this.head);
+    if (this.res.headersSent) return;
+    if (this.bodyPending()) this.head.connection = 'close';
+    this.res.writeHead(this.code, this.head);
   }
 
   write(chunk: Uint8Array | string): Promise<void> {

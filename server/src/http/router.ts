@@ -1,10 +1,12 @@
 import { ErrorCodes, isErrorCode, ShutterError } from '@shutter/protocol';
 import { toPublicError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { BodyTimeoutError, ClientGoneError } from './body.js';
 import type { HttpHandler, HttpRequest, HttpResponse } from './types.js';
 
 interface Route {
   method: string;
+  pattern: string;
   segments: string[];
   handler: HttpHandler;
 }
@@ -28,7 +30,12 @@ export class HttpRouter {
   ) {}
 
   on(method: string, pattern: string, handler: HttpHandler): this {
-    this.routes.push({ method: method.toUpperCase(), segments: pattern.split('/').filter(Boolean), handler });
+    this.routes.push({
+      method: method.toUpperCase(),
+      pattern,
+      segments: pattern.split('/').filter(Boolean),
+      handler,
+    });
     return this;
   }
 
@@ -41,6 +48,7 @@ export class HttpRouter {
       pathMatched = true;
       if (route.method !== req.method && !(route.method === 'GET' && req.method === 'HEAD')) continue;
       req.params = params;
+      req.route = route.pattern;
       try {
         await route.handler(req, res);
       } catch (err) {
@@ -72,10 +80,27 @@ export class HttpRouter {
   }
 
   private fail(res: HttpResponse, err: unknown, req: HttpRequest, status?: number): void {
+    // Expected: a client that hangs up mid-request (an upload dropped mid-body) is nobody's error.
+    if (err instanceof ClientGoneError || req.signal.aborted) {
+      this.log.debug({ method: req.method, path: req.path, route: req.route }, 'http client went away');
+      return;
+    }
     const e = toPublicError(err, this.log, { path: req.path, method: req.method }, this.exposeErrors);
+    const answer = err instanceof BodyTimeoutError ? 408 : (status ?? httpStatusOf(e.code));
+    this.log.debug(
+      {
+        method: req.method,
+        path: req.path,
+        route: req.route,
+        status: answer,
+        code: e.code,
+        reason: e.message,
+      },
+      'http request refused',
+    );
     if (res.finished) return;
     if (e.retryAfterMs !== undefined) res.header('retry-after', String(Math.ceil(e.retryAfterMs / 1000)));
-    res.json(status ?? httpStatusOf(e.code), { error: e });
+    res.json(answer, { error: e });
   }
 }
 

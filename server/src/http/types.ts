@@ -12,10 +12,14 @@ export interface HttpRequest {
   readonly remoteAddress: string;
   /** Route parameters (`:name` segments of the matched pattern). */
   params: Record<string, string>;
+  /** The matched route pattern (`/v1/uploads/:id`), set by the router: what logs and metrics name a request by. */
+  route?: string;
   /**
    * The body as chunks, read with backpressure: the engine pauses the socket
    * while the consumer is busy, so a large body never sits in memory. Each
    * chunk is a fresh copy the consumer may keep. Read at most once.
+   * Fails with `BodyTimeoutError` when no bytes arrive for HTTP_BODY_TIMEOUT_MS
+   * while the consumer waits, and with `ClientGoneError` when the client disconnects.
    */
   body(): AsyncIterable<Uint8Array>;
   /** The whole body; fails with `payload_too_large` past `maxBytes` (checked before reading when Content-Length is known). */
@@ -26,6 +30,8 @@ export interface HttpRequest {
 
 export interface HttpResponse {
   readonly finished: boolean;
+  /** The status set so far (200 until `status` is called). */
+  readonly statusCode: number;
   status(code: number): this;
   header(name: string, value: string): this;
   /** Writes a body chunk; resolves when the engine can take more (backpressure). Rejects if the client went away. */

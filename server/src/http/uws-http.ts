@@ -1,5 +1,12 @@
 import { ShutterError } from '@shutter/protocol';
 import type { HttpRequest as UwsReq, HttpResponse as UwsRes } from '@trufflesuite/uws-js-unofficial';
+import {
+  announcesBody,
+  BodyTimeoutError,
+  ClientGoneError,
+  DEFAULT_BODY_TIMEOUT_MS,
+  type HttpEngineOptions,
+} from './body.js';
 import { readAllBody } from './read-all.js';
 import type { HttpHandler, HttpRequest, HttpResponse } from './types.js';
 
@@ -36,9 +43,12 @@ const STATUS_TEXT: Record<number, string> = {
  * before returning; after an abort the response is never touched; writes
  * outside the callback are corked.
  */
-export function uwsHttpHandler(handler: HttpHandler) {
+export function uwsHttpHandler(
+  handler: HttpHandler,
+  options: HttpEngineOptions = { bodyTimeoutMs: DEFAULT_BODY_TIMEOUT_MS },
+) {
   return (res: UwsRes, req: UwsReq): void => {
-    const request = new UwsRequest(res, req);
+    const request = new UwsRequest(res, req, options.bodyTimeoutMs);
     const response = new UwsResponse(res, request);
     Promise.resolve(handler(request, response)).catch(() => response.end());
   };
@@ -65,6 +75,7 @@ class UwsRequest implements HttpRequest {
   constructor(
     private readonly res: UwsRes,
     req: UwsReq,
+    private readonly bodyTimeoutMs: number,
   ) {
     this.method = req.getCaseSensitiveMethod().toUpperCase();
     let path = req.getUrl();
@@ -119,17 +130,26 @@ class UwsRequest implements HttpRequest {
         yield next;
         continue;
       }
-      if (this.aborted) throw new Error('the client went away');
+      if (this.aborted) throw new ClientGoneError();
       if (this.ended) return;
-      await new Promise<void>((r) => {
-        this.wake = r;
+      let timer: NodeJS.Timeout | undefined;
+      const woken = await new Promise<boolean>((r) => {
+        this.wake = () => r(true);
+        timer = setTimeout(() => r(false), this.bodyTimeoutMs);
       });
+      clearTimeout(timer);
       this.wake = undefined;
+      if (!woken) throw new BodyTimeoutError(this.bodyTimeoutMs);
     }
   }
 
   readAll(maxBytes: number): Promise<Buffer> {
     return readAllBody(this, maxBytes);
+  }
+
+  /** The request announced a body that has not fully arrived. */
+  get bodyPending(): boolean {
+    return !this.ended && announcesBody(this.headers);
   }
 }
 
@@ -148,6 +168,10 @@ class UwsResponse implements HttpResponse {
 
   get finished(): boolean {
     return this.done || this.req.aborted;
+  }
+
+  get statusCode(): number {
+    return this.code;
   }
 
   status(code: number): this {
@@ -245,7 +269,9 @@ class UwsResponse implements HttpResponse {
       if (this.req.method === 'HEAD') {
         const len = this.head.find(([k]) => k === 'content-length')?.[1];
         this.res.endWithoutBody(len === undefined ? undefined : Number(len));
-      } else this.res.end(body ?? '');
+      }
+      // Answered before the body fully arrived (an error, typically): close, as on the ws engine.
+      else this.res.end(body ?? '', this.req.bodyPending);
     });
   }
 

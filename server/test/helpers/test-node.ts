@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config/index.js';
-import { silentLogger } from '../../src/log.js';
+import { type Logger, silentLogger } from '../../src/log.js';
 import { type ShutterNode, startNode } from '../../src/node.js';
 import { PgSql } from '../../src/sql/index.js';
 import { postgresUrl, uniqueName } from '../services.js';
@@ -19,6 +19,7 @@ export const TRANSPORTS: Transport[] = ['ws', 'uws'];
 export async function startTestNode(
   transport: Transport,
   env: Record<string, string> = {},
+  logger: Logger = silentLogger(),
 ): Promise<ShutterNode> {
   const ns = env.NAMESPACE ?? uniqueName('node').toLowerCase().slice(0, 32);
   const config = loadConfig({
@@ -31,7 +32,7 @@ export async function startTestNode(
     NODE_ENV: 'test',
     ...env,
   });
-  const node = await startNode(config, { logger: silentLogger() });
+  const node = await startNode(config, { logger });
   const shutdown = node.shutdown.bind(node);
   let dropped: Promise<void> | undefined;
   node.shutdown = () =>
