@@ -43,6 +43,7 @@ const js = await build({
   outfile: join(out, 'index.js'),
   legalComments: 'none',
   metafile: true,
+  absWorkingDir: resolve(sdkDir, '..'),
   logLevel: 'error',
 });
 const bundled = Object.keys(js.metafile.inputs);
