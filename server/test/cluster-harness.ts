@@ -119,25 +119,29 @@ export class TestCluster {
   private sql: PgSql | undefined;
   private seq = 0;
 
+  /** `nats`: the NATS the nodes use (default: this machine's; the fault tests bring their own). */
+  constructor(private readonly nats = natsUrl) {}
+
   async setup(): Promise<void> {
     this.sql = new PgSql(postgresUrl, this.name, 2);
     await this.sql.ensureSchema();
     await migrate(this.sql, stateStoreMigrations);
-    this.nc = await connect({ servers: natsUrl });
+    // Keeps reconnecting: the fault tests stop and restart their NATS under it.
+    this.nc = await connect({ servers: this.nats, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
     this.map = await NatsShardMapStore.open(this.nc, this.name);
   }
 
   /** Starts a node process; `viaProxy` routes its NATS traffic through a cuttable proxy. */
   async start(options: { viaProxy?: CuttableProxy; selfFence?: boolean } = {}): Promise<TestNode> {
     const nodeId = `n${++this.seq}_${this.name.slice(-6)}`;
-    const url = new URL(natsUrl);
+    const url = new URL(this.nats);
     if (options.viaProxy) {
       this.proxies.push(options.viaProxy);
       await options.viaProxy.start({ host: url.hostname, port: Number(url.port || 4222) });
     }
     const settings: CounterNodeSettings = {
       nodeId,
-      natsUrl: options.viaProxy ? `nats://127.0.0.1:${options.viaProxy.port}` : natsUrl,
+      natsUrl: options.viaProxy ? `nats://127.0.0.1:${options.viaProxy.port}` : this.nats,
       subjectPrefix: this.name,
       bucket: this.name,
       postgresUrl,

@@ -10,9 +10,9 @@ import { ClusterView } from './cluster-view.js';
 import { type ClusterContext, type ClusterLog, type ClusterTimings, newCounters } from './context.js';
 import { Coordinator } from './coordinator.js';
 import { shardOf } from './hash.js';
+import { Liveness } from './liveness.js';
 import { Membership } from './membership.js';
-import { heartbeatClock, isAlive } from './rebalance.js';
-import { NODE_ID } from './records.js';
+import { NODE_ID, type ShardRecord } from './records.js';
 import { Router } from './router.js';
 import { type ShardHost, ShardKeeper } from './shard-keeper.js';
 import type { ShardMapStore } from './shard-map-store.js';
@@ -64,7 +64,11 @@ export class ClusterNode implements Placement {
   readonly nodeId: string;
   private readonly ctx: ClusterContext;
   private readonly membership: Membership;
+  private readonly liveness: Liveness;
   private readonly coordinator: Coordinator;
+  /** The record each shard had before its latest change (to tell a takeover from a handoff). */
+  private readonly lastRecord: (ShardRecord | undefined)[];
+  private reload = false;
   private readonly router: Router;
   private keeper: ShardKeeper | undefined;
   private host: ShardHost | undefined;
@@ -91,7 +95,7 @@ export class ClusterNode implements Placement {
     this.ctx = {
       nodeId: options.nodeId,
       store: options.store,
-      view: new ClusterView(timings.shardCount),
+      view: new ClusterView(timings.shardCount, options.now ?? Date.now),
       timings,
       counters: newCounters(),
       now: options.now ?? Date.now,
@@ -99,12 +103,15 @@ export class ClusterNode implements Placement {
     };
     this.selfFence = options.selfFence ?? true;
     this.membership = new Membership(this.ctx);
-    this.coordinator = new Coordinator(this.ctx);
+    this.liveness = new Liveness(this.ctx);
+    this.coordinator = new Coordinator(this.ctx, this.liveness);
+    this.lastRecord = new Array(timings.shardCount).fill(undefined);
     this.router = new Router(
       options.bus,
       options.subjectPrefix ?? 'actors',
       options.nodeId,
       this.ctx.counters,
+      (type, id) => this.shardOf(type, id),
     );
   }
 
@@ -133,12 +140,17 @@ export class ClusterNode implements Placement {
     this.keeper = keeper;
     const { view, store } = this.ctx;
     view.onChange((c) => {
-      if (c.kind === 'shard') keeper.onShardChange(c.shard);
+      if (c.kind === 'shard') {
+        keeper.onShardChange(c.shard);
+        this.onShardChange(c.shard);
+      } else if (c.kind === 'member' && c.node === this.nodeId && view.members().has(this.nodeId)) {
+        this.liveness.ownSeen(this.ctx.now());
+      }
       this.kick();
     });
-    const w = await store.watch((c) => view.apply(c));
+    const w = await store.watch((c) => view.apply(c), { onReset: () => this.onStoreReset() });
     this.unwatch = () => w.stop();
-    view.load(await store.list());
+    view.load(await store.list(), { fromStamps: true });
     await this.membership.heartbeat();
     this.router.start((env) => this.receive(env));
     this.state = 'running';
@@ -190,10 +202,8 @@ export class ClusterNode implements Placement {
 
   stats(): ClusterStats {
     const { view, counters } = this.ctx;
-    const clock = heartbeatClock(view.members(), this.ctx.now());
-    const live = [...view.members().values()].filter((m) =>
-      isAlive(m.value, clock, this.ctx.timings.leaseMs),
-    );
+    const now = this.ctx.now();
+    const live = [...view.members().values()].filter((m) => this.liveness.alive(m, now));
     return {
       node: this.nodeId,
       state: this.state,
@@ -208,12 +218,43 @@ export class ClusterNode implements Placement {
   }
 
   private otherLiveMembers(): number {
-    const clock = heartbeatClock(this.ctx.view.members(), this.ctx.now());
+    const now = this.ctx.now();
     let n = 0;
     for (const [node, m] of this.ctx.view.members()) {
-      if (node !== this.nodeId && !m.value.leaving && isAlive(m.value, clock, this.ctx.timings.leaseMs)) n++;
+      if (node !== this.nodeId && !m.value.leaving && this.liveness.alive(m, now)) n++;
     }
     return n;
+  }
+
+  /**
+   * A shard's owner changed without the old owner releasing it (a takeover:
+   * the record went from active on one node straight to another): asks in
+   * flight to the old owner will not be answered in time, if ever. The
+   * router settles them now (re-sent when keyed, `actor_timeout` otherwise).
+   */
+  private onShardChange(shard: number): void {
+    const prev = this.lastRecord[shard];
+    const rec = this.ctx.view.shard(shard)?.value;
+    this.lastRecord[shard] = rec;
+    if (prev?.state === 'active' && rec && rec.owner !== prev.owner && rec.epoch > prev.epoch) {
+      this.router.ownerLost(shard, prev.owner);
+    }
+  }
+
+  /**
+   * The shard map was lost and replaced by an empty one (NATS restarted
+   * without its store): forget the view, our registration and any lease;
+   * the next tick registers again and reloads, and the coordinator assigns
+   * every shard afresh at epoch = now, above every epoch the store fenced.
+   */
+  private onStoreReset(): void {
+    this.ctx.log('shard_map_reset', { node: this.nodeId });
+    this.ctx.view.reset();
+    this.liveness.reset();
+    this.membership.reset();
+    this.coordinator.reset();
+    this.reload = true;
+    void this.tick();
   }
 
   private where(shard: number): ShardLocation {
@@ -248,8 +289,15 @@ export class ClusterNode implements Placement {
     this.lastTickAt = now;
     this.ticking = true;
     try {
+      // Recreates a lost map (and resets the view through the watch's onReset).
+      await this.ctx.store
+        .ensure()
+        .catch((e: unknown) => this.ctx.log('shard_map_unreachable', { error: String(e) }));
       await this.membership.heartbeat();
-      if (++this.ticks % RELIST_EVERY_TICKS === 0) this.ctx.view.load(await this.ctx.store.list());
+      if (++this.ticks % RELIST_EVERY_TICKS === 0 || this.reload) {
+        this.ctx.view.load(await this.ctx.store.list());
+        this.reload = false;
+      }
       const fenced = this.fenced();
       if (fenced !== this.wasFenced) {
         this.wasFenced = fenced;

@@ -14,10 +14,17 @@ export interface Versioned<T> {
   revision: number;
 }
 
+/** A member record and when this node received it (its own clock; see `Liveness`). */
+export interface SeenMember extends Versioned<MemberRecord> {
+  seenAt: number;
+}
+
 export type ViewChange =
   | { kind: 'shard'; shard: number }
   | { kind: 'member'; node: string }
-  | { kind: 'lease' };
+  | { kind: 'lease' }
+  /** The store was lost and rebuilt: everything was forgotten. */
+  | { kind: 'reset' };
 
 /**
  * One node's view of the shard map, fed by the store's watch and a `list()`.
@@ -26,13 +33,16 @@ export type ViewChange =
  */
 export class ClusterView {
   private readonly shards: (Versioned<ShardRecord> | undefined)[];
-  private readonly memberMap = new Map<string, Versioned<MemberRecord>>();
+  private readonly memberMap = new Map<string, SeenMember>();
   private leaseEntry: Versioned<LeaseRecord> | undefined;
   /** Highest revision seen per key, deletes included. */
   private readonly seen = new Map<string, number>();
   private readonly listeners = new Set<(c: ViewChange) => void>();
 
-  constructor(readonly shardCount: number) {
+  constructor(
+    readonly shardCount: number,
+    private readonly now: () => number = Date.now,
+  ) {
     this.shards = new Array(shardCount).fill(undefined);
   }
 
@@ -40,7 +50,7 @@ export class ClusterView {
     return this.shards[n];
   }
 
-  members(): ReadonlyMap<string, Versioned<MemberRecord>> {
+  members(): ReadonlyMap<string, SeenMember> {
     return this.memberMap;
   }
 
@@ -60,13 +70,36 @@ export class ClusterView {
     return () => this.listeners.delete(fn);
   }
 
-  /** Merges a full listing (after the watch started). */
-  load(entries: readonly ShardMapEntry[]): void {
-    for (const e of entries) this.apply(e);
+  /**
+   * Merges a full listing (after the watch started). `fromStamps`: the
+   * node's first listing, where a member we have not heard from counts as
+   * seen when its own heartbeat stamp says (records of dead processes are
+   * old at once); later merges count as received now.
+   */
+  load(entries: readonly ShardMapEntry[], options: { fromStamps?: boolean } = {}): void {
+    for (const e of entries) this.apply(e, options);
+  }
+
+  /**
+   * Forgets everything: the store was lost and rebuilt, and its revisions
+   * start again at 1, so the highest-revision rule must start over too.
+   * Listeners hear one `shard` change per shard that had a record.
+   */
+  reset(): void {
+    this.seen.clear();
+    this.memberMap.clear();
+    this.leaseEntry = undefined;
+    const had: number[] = [];
+    this.shards.forEach((s, i) => {
+      if (s) had.push(i);
+      this.shards[i] = undefined;
+    });
+    this.emit({ kind: 'reset' });
+    for (const shard of had) this.emit({ kind: 'shard', shard });
   }
 
   /** Merges one change; returns false when it is older than what the view holds. */
-  apply(c: ShardMapChange): boolean {
+  apply(c: ShardMapChange, options: { fromStamps?: boolean } = {}): boolean {
     const prev = this.seen.get(c.key);
     if (prev !== undefined && prev >= c.revision) return false;
     this.seen.set(c.key, c.revision);
@@ -79,7 +112,9 @@ export class ClusterView {
     } else if (c.key.startsWith('member.')) {
       const node = c.key.slice(7);
       const rec = value === undefined ? undefined : parseMember(value);
-      if (rec) this.memberMap.set(node, { value: rec, revision: c.revision });
+      const now = this.now();
+      const seenAt = options.fromStamps && rec ? Math.min(now, rec.heartbeatAt) : now;
+      if (rec) this.memberMap.set(node, { value: rec, revision: c.revision, seenAt });
       else this.memberMap.delete(node);
       this.emit({ kind: 'member', node });
     } else if (c.key === 'coordinator') {

@@ -1,4 +1,6 @@
+import type { SeenMember } from './cluster-view.js';
 import { type ClusterContext, forEachLimited } from './context.js';
+import type { Liveness } from './liveness.js';
 import { planRebalance, type ShardOp } from './rebalance.js';
 import { keys, type LeaseRecord } from './records.js';
 import { ShardMapConflict } from './shard-map-store.js';
@@ -20,7 +22,15 @@ export class Coordinator {
   private running = false;
   private again = false;
 
-  constructor(private readonly ctx: ClusterContext) {}
+  constructor(
+    private readonly ctx: ClusterContext,
+    private readonly liveness: Liveness,
+  ) {}
+
+  /** The map was lost: whatever lease we held is gone with it. */
+  reset(): void {
+    this.heldUntil = Number.NEGATIVE_INFINITY;
+  }
 
   isLeader(now = this.ctx.now()): boolean {
     return now < this.heldUntil;
@@ -89,7 +99,11 @@ export class Coordinator {
     // assignment is not all-to-one followed by a wave of moves.
     if (view.assignedCount() === 0 && now - this.leaderSince < timings.settleMs) return;
     const shards = Array.from({ length: timings.shardCount }, (_, i) => view.shard(i));
-    const plan = planRebalance({ now, shards, members: view.members(), ...timings });
+    const judge = {
+      alive: (_: string, m: SeenMember) => this.liveness.alive(m, now),
+      silentFor: (_: string, m: SeenMember) => this.liveness.silentFor(m, now),
+    };
+    const plan = planRebalance({ now, shards, members: view.members(), ...timings, judge });
     if (plan.ops.length > 0) {
       this.ctx.log('rebalance', { node: this.ctx.nodeId, ops: plan.ops.length, live: plan.live });
     }

@@ -41,6 +41,11 @@ export class Membership {
     return this.inFlight;
   }
 
+  /** The map was lost and rebuilt: our record is gone, the next heartbeat registers afresh. */
+  reset(): void {
+    this.revision = undefined;
+  }
+
   async setLeaving(): Promise<void> {
     this.leavingFlag = true;
     await this.inFlight;

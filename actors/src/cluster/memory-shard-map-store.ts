@@ -4,6 +4,7 @@ import {
   type ShardMapEntry,
   type ShardMapStore,
   type ShardMapWatch,
+  type WatchOptions,
 } from './shard-map-store.js';
 
 /**
@@ -14,6 +15,7 @@ import {
 export class MemoryShardMapStore implements ShardMapStore {
   private readonly data = new Map<string, { json: string; revision: number }>();
   private readonly watchers = new Set<(c: ShardMapChange) => void>();
+  private readonly resets = new Map<(c: ShardMapChange) => void, () => void>();
   private revision = 0;
 
   async list(): Promise<ShardMapEntry[]> {
@@ -43,13 +45,38 @@ export class MemoryShardMapStore implements ShardMapStore {
     this.emit({ key, revision: ++this.revision, deleted: true });
   }
 
-  async watch(onChange: (change: ShardMapChange) => void): Promise<ShardMapWatch> {
+  async watch(
+    onChange: (change: ShardMapChange) => void,
+    options: WatchOptions = {},
+  ): Promise<ShardMapWatch> {
     this.watchers.add(onChange);
-    return { stop: () => this.watchers.delete(onChange) };
+    if (options.onReset) this.resets.set(onChange, options.onReset);
+    return {
+      stop: () => {
+        this.watchers.delete(onChange);
+        this.resets.delete(onChange);
+      },
+    };
+  }
+
+  /** Never lost on its own: see `lose`. */
+  async ensure(): Promise<boolean> {
+    return false;
+  }
+
+  /**
+   * Tests: the map is lost and replaced by an empty one whose revisions start
+   * again at 1, as when NATS restarts on an empty store; watches are reset.
+   */
+  lose(): void {
+    this.data.clear();
+    this.revision = 0;
+    for (const onReset of this.resets.values()) onReset();
   }
 
   async close(): Promise<void> {
     this.watchers.clear();
+    this.resets.clear();
   }
 
   private write(key: string, value: unknown): number {

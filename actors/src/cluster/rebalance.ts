@@ -2,17 +2,42 @@ import type { Versioned } from './cluster-view.js';
 import type { MemberRecord, ShardRecord } from './records.js';
 import { Rendezvous } from './rendezvous.js';
 
-export interface RebalanceInput {
+export interface RebalanceInput<M extends Versioned<MemberRecord> = Versioned<MemberRecord>> {
   now: number;
   shardCount: number;
   shards: readonly (Versioned<ShardRecord> | undefined)[];
-  members: ReadonlyMap<string, Versioned<MemberRecord>>;
+  members: ReadonlyMap<string, M>;
   /** A member whose heartbeat is this far behind the freshest one is dead (`heartbeatClock`). */
   leaseMs: number;
   /** A move whose old owner has not released after this long is forced. */
   handoffTimeoutMs: number;
   /** Dead members are deleted after this long, once they own nothing. */
   sweepAfterMs: number;
+  /**
+   * Judges members (the coordinator passes its `Liveness`). Without it a
+   * member is dead when its heartbeat stamp is a lease behind the freshest
+   * one (`heartbeatClock`): the rule the pure tests exercise.
+   */
+  judge?: MemberJudge<M>;
+}
+
+/** Who is alive and, for sweeping, how long a dead member has been silent. */
+export interface MemberJudge<M extends Versioned<MemberRecord> = Versioned<MemberRecord>> {
+  alive(node: string, m: M): boolean;
+  silentFor(node: string, m: M): number;
+}
+
+/** The stamp-based judge: heartbeats compared with the freshest one in the map. */
+export function stampJudge(
+  members: ReadonlyMap<string, Versioned<MemberRecord>>,
+  now: number,
+  leaseMs: number,
+): MemberJudge {
+  const clock = heartbeatClock(members, now);
+  return {
+    alive: (_node, m) => isAlive(m.value, clock, leaseMs),
+    silentFor: (_node, m) => clock - m.value.heartbeatAt,
+  };
 }
 
 export type ShardOp =
@@ -56,13 +81,13 @@ export const isAlive = (m: MemberRecord, clock: number, leaseMs: number) => cloc
  * New shards start at epoch `now` rather than 1: if the shard map is ever
  * lost and rebuilt, new epochs still exceed every epoch the store has fenced.
  */
-export function planRebalance(input: RebalanceInput): RebalancePlan {
+export function planRebalance<M extends Versioned<MemberRecord>>(input: RebalanceInput<M>): RebalancePlan {
   const { now, leaseMs } = input;
-  const clock = heartbeatClock(input.members, now);
+  const judge: MemberJudge<M> = input.judge ?? stampJudge(input.members, now, leaseMs);
   const alive = new Set<string>();
   const live: string[] = [];
   for (const [node, m] of input.members) {
-    if (!isAlive(m.value, clock, leaseMs)) continue;
+    if (!judge.alive(node, m)) continue;
     alive.add(node);
     if (!m.value.leaving) live.push(node);
   }
@@ -121,7 +146,7 @@ export function planRebalance(input: RebalanceInput): RebalancePlan {
 
   for (const [node, m] of input.members) {
     if (alive.has(node) || holding.has(node)) continue;
-    if (clock - m.value.heartbeatAt > input.sweepAfterMs) plan.sweep.push({ node, revision: m.revision });
+    if (judge.silentFor(node, m) > input.sweepAfterMs) plan.sweep.push({ node, revision: m.revision });
   }
   return plan;
 }

@@ -21,9 +21,9 @@ function pair() {
     requests++;
     return request(s, p, o);
   };
-  const a = new Router(bus, 'x', 'a', newCounters());
+  const a = new Router(bus, 'x', 'a', newCounters(), () => 0);
   const bCounters = newCounters();
-  const b = new Router(bus, 'x', 'b', bCounters);
+  const b = new Router(bus, 'x', 'b', bCounters, () => 0);
   b.start(async (e) => {
     if (e.id === 'elsewhere') throw new ShardNotOwned(7);
     if (e.id === 'boom') throw new Error('secret detail');

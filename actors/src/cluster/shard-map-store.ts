@@ -20,6 +20,12 @@
  * - Keys are dot-separated tokens of `[A-Za-z0-9_-]`.
  * - No per-key expiry: liveness lives in the values as timestamps and is swept
  *   by the coordinator (NATS 2.9 silently ignores per-key TTLs).
+ * - The map itself can be lost (NATS restarted on an empty store). `ensure`
+ *   checks it still exists and recreates it when it does not. When a watch's
+ *   store turns out to be a different map than the one it started on
+ *   (recreated here or by another node), the adapter calls the watch's
+ *   `onReset` — its revisions start again at 1, so a consumer must forget
+ *   what it had — and then replays the new map's entries to `onChange`.
  */
 export interface ShardMapStore {
   list(): Promise<ShardMapEntry[]>;
@@ -27,7 +33,13 @@ export interface ShardMapStore {
   create(key: string, value: unknown): Promise<number>;
   update(key: string, value: unknown, revision: number): Promise<number>;
   delete(key: string, revision?: number): Promise<void>;
-  watch(onChange: (change: ShardMapChange) => void): Promise<ShardMapWatch>;
+  watch(onChange: (change: ShardMapChange) => void, options?: WatchOptions): Promise<ShardMapWatch>;
+  /**
+   * Recreates the map if it is gone and resumes watches that ended; resolves
+   * true when the map watches were started on was replaced (their `onReset`
+   * has run). Fails while the store cannot be reached.
+   */
+  ensure(): Promise<boolean>;
   /** Stops watches; the store's owner closes the underlying connection. */
   close(): Promise<void>;
 }
@@ -41,6 +53,11 @@ export interface ShardMapEntry {
 export type ShardMapChange =
   | (ShardMapEntry & { deleted?: false })
   | { key: string; revision: number; deleted: true };
+
+export interface WatchOptions {
+  /** The map was lost and replaced: forget everything; the new map's entries follow. */
+  onReset?: () => void;
+}
 
 export interface ShardMapWatch {
   stop(): void;

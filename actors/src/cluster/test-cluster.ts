@@ -10,7 +10,7 @@ import type { ActorEnvelope } from '../runtime/placement.js';
 import { ClusterNode, type ClusterNodeOptions } from './cluster-node.js';
 import { MemoryShardMapStore } from './memory-shard-map-store.js';
 import type { ShardHost } from './shard-keeper.js';
-import type { ShardMapChange, ShardMapStore, ShardMapWatch } from './shard-map-store.js';
+import type { ShardMapChange, ShardMapStore, ShardMapWatch, WatchOptions } from './shard-map-store.js';
 
 /** A store handle that can be cut off (every call hangs until healed), as a partition would. */
 export class CuttableStore implements ShardMapStore {
@@ -44,10 +44,14 @@ export class CuttableStore implements ShardMapStore {
     await this.gate();
     return this.inner.delete(k, r);
   }
-  watch = async (fn: (c: ShardMapChange) => void): Promise<ShardMapWatch> =>
+  watch = async (fn: (c: ShardMapChange) => void, options?: WatchOptions): Promise<ShardMapWatch> =>
     this.inner.watch((c) => {
       if (!this.cut) fn(c);
-    });
+    }, options);
+  ensure = async () => {
+    await this.gate();
+    return this.inner.ensure();
+  };
   close = () => this.inner.close();
 }
 

@@ -1,5 +1,5 @@
-import { type JetStreamManager, jetstreamManager } from '@nats-io/jetstream';
-import { type KV, type KvEntry, Kvm, KvWatchInclude } from '@nats-io/kv';
+import { type JetStreamManager, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { type KV, type KvEntry, Kvm, type KvWatchEntry, KvWatchInclude } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import {
   type ShardMapChange,
@@ -12,8 +12,33 @@ import {
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
-/** JetStream API error codes that mean "compare-and-set lost". */
+/** JetStream API error codes: "compare-and-set lost", "no such stream". */
 const WRONG_LAST_SEQUENCE = 10071;
+const STREAM_NOT_FOUND = 10059;
+
+/** Default bound on one JetStream request (a KV read or write, a stream info). */
+export const SHARD_MAP_TIMEOUT_MS = 2000;
+
+/** The store was asked to do something while its NATS connection is down: nothing was sent. */
+export class ShardMapUnreachable extends Error {
+  override readonly name = 'ShardMapUnreachable';
+  readonly code = 'shard_map_unreachable';
+  constructor(bucket: string) {
+    super(`shard map bucket ${bucket}: not connected to NATS`);
+  }
+}
+
+interface WatchState {
+  onChange: (change: ShardMapChange) => void;
+  onReset: (() => void) | undefined;
+  iter: { stop(): void } | undefined;
+  /** Bumped on every (re)start: events of an older iterator are dropped. */
+  gen: number;
+  /** Highest revision delivered, to resume an iterator that ended. */
+  lastRev: number;
+  ended: boolean;
+  stopped: boolean;
+}
 
 /** A listing that has not reached its end in this long has failed (the server or link is gone). */
 const LIST_DEADLINE_MS = 10_000;
@@ -23,20 +48,81 @@ const LIST_DEADLINE_MS = 10_000;
  * sequence numbers, so they grow across keys as the port requires. Liveness
  * is never left to per-key TTLs (NATS 2.9 accepts and silently ignores them):
  * values carry timestamps and the coordinator sweeps.
+ *
+ * Outages: while the connection is down every call fails at once with
+ * `ShardMapUnreachable` (nats.js would buffer the request and the caller
+ * would wait out its timeout: a heartbeat once held a node's cluster tick for
+ * 10 s), and every request is bounded by `timeoutMs`. A bucket lost with the
+ * server's store is recreated by `ensure`, which also tells a bucket
+ * replaced by another node (its stream's creation time changed) and resets
+ * the watches onto the new one; a watch iterator that ended is resumed.
  */
 export class NatsShardMapStore implements ShardMapStore {
-  private readonly watches = new Set<ShardMapWatch>();
+  private readonly watches = new Set<WatchState>();
+  private connected = true;
 
   private constructor(
-    private readonly kv: KV,
+    private readonly nc: NatsConnection,
+    private readonly kvm: Kvm,
+    private kv: KV,
     private readonly jsm: JetStreamManager,
     readonly bucket: string,
-  ) {}
+    /** The bucket's stream creation time: it changes when the bucket is recreated. */
+    private created: string,
+  ) {
+    void this.followStatus();
+  }
 
   /** Opens (creating if needed) bucket `bucket`; history 1 is enough: we never read old values. */
-  static async open(nc: NatsConnection, bucket: string): Promise<NatsShardMapStore> {
-    const kv = await new Kvm(nc).create(bucket, { history: 1 });
-    return new NatsShardMapStore(kv, await jetstreamManager(nc), bucket);
+  static async open(
+    nc: NatsConnection,
+    bucket: string,
+    options: { timeoutMs?: number } = {},
+  ): Promise<NatsShardMapStore> {
+    const timeout = options.timeoutMs ?? SHARD_MAP_TIMEOUT_MS;
+    const kvm = new Kvm(jetstream(nc, { timeout }));
+    const kv = await kvm.create(bucket, { history: 1 });
+    const jsm = await jetstreamManager(nc, { timeout });
+    const info = await jsm.streams.info(`KV_${bucket}`);
+    return new NatsShardMapStore(nc, kvm, kv, jsm, bucket, info.created);
+  }
+
+  private async followStatus(): Promise<void> {
+    for await (const s of this.nc.status()) {
+      if (s.type === 'disconnect') this.connected = false;
+      else if (s.type === 'reconnect') this.connected = true;
+    }
+  }
+
+  private reachable(): void {
+    if (!this.connected || this.nc.isClosed()) throw new ShardMapUnreachable(this.bucket);
+  }
+
+  async ensure(): Promise<boolean> {
+    this.reachable();
+    const stream = `KV_${this.bucket}`;
+    let created: string;
+    try {
+      created = (await this.jsm.streams.info(stream)).created;
+    } catch (e) {
+      if ((e as { code?: unknown }).code !== STREAM_NOT_FOUND) throw e;
+      // Lost with the server's store: make it again (a no-op if a peer just did).
+      this.kv = await this.kvm.create(this.bucket, { history: 1 });
+      created = (await this.jsm.streams.info(stream)).created;
+    }
+    if (created !== this.created) {
+      this.created = created;
+      for (const w of this.watches) {
+        w.gen++;
+        w.iter?.stop();
+        w.lastRev = 0;
+        w.onReset?.();
+        await this.startWatch(w, 1);
+      }
+      return true;
+    }
+    for (const w of this.watches) if (w.ended && !w.stopped) await this.startWatch(w, w.lastRev + 1);
+    return false;
   }
 
   /**
@@ -55,6 +141,7 @@ export class NatsShardMapStore implements ShardMapStore {
    * handful of requests.
    */
   async list(): Promise<ShardMapEntry[]> {
+    this.reachable();
     const state = (await this.kv.status()).streamInfo.state;
     if (state.messages === 0) return [];
     const out = new Map<string, ShardMapEntry>();
@@ -94,6 +181,7 @@ export class NatsShardMapStore implements ShardMapStore {
   }
 
   async get(key: string): Promise<ShardMapEntry | undefined> {
+    this.reachable();
     const e = await this.kv.get(key);
     if (e?.operation !== 'PUT') return undefined;
     return toEntry(e);
@@ -114,30 +202,64 @@ export class NatsShardMapStore implements ShardMapStore {
     });
   }
 
-  async watch(onChange: (change: ShardMapChange) => void): Promise<ShardMapWatch> {
+  async watch(
+    onChange: (change: ShardMapChange) => void,
+    options: { onReset?: () => void } = {},
+  ): Promise<ShardMapWatch> {
+    this.reachable();
     // Start at the revision after the current last one rather than "new only":
     // the watcher's consumer may be created on the server after this returns,
     // and a write landing in between would otherwise be missed (seen in a full run).
     const last = (await this.kv.status()).streamInfo.state.last_seq;
-    const iter = await this.kv.watch({ include: KvWatchInclude.AllHistory, resumeFromRevision: last + 1 });
-    (async () => {
-      for await (const e of iter) {
-        if (e.operation === 'PUT') onChange(toEntry(e));
-        else onChange({ key: e.key, revision: e.revision, deleted: true });
-      }
-    })().catch(() => {});
-    const w: ShardMapWatch = {
+    const w: WatchState = {
+      onChange,
+      onReset: options.onReset,
+      iter: undefined,
+      gen: 0,
+      lastRev: last,
+      ended: false,
+      stopped: false,
+    };
+    await this.startWatch(w, last + 1);
+    this.watches.add(w);
+    return {
       stop: () => {
+        w.stopped = true;
         this.watches.delete(w);
-        iter.stop();
+        w.iter?.stop();
       },
     };
-    this.watches.add(w);
-    return w;
+  }
+
+  /** (Re)starts a watch's iterator at `from`; when it ends on its own, `ensure` resumes it. */
+  private async startWatch(w: WatchState, from: number): Promise<void> {
+    const gen = ++w.gen;
+    w.ended = false;
+    const iter = await this.kv.watch({ include: KvWatchInclude.AllHistory, resumeFromRevision: from });
+    w.iter = iter;
+    const deliver = (e: KvWatchEntry) => {
+      w.lastRev = Math.max(w.lastRev, e.revision);
+      if (e.operation === 'PUT') w.onChange(toEntry(e));
+      else w.onChange({ key: e.key, revision: e.revision, deleted: true });
+    };
+    (async () => {
+      for await (const e of iter) {
+        if (w.gen !== gen || w.stopped) break;
+        deliver(e);
+      }
+    })()
+      .catch(() => {})
+      .finally(() => {
+        if (w.gen === gen && !w.stopped) w.ended = true;
+      });
   }
 
   async close(): Promise<void> {
-    for (const w of [...this.watches]) w.stop();
+    for (const w of [...this.watches]) {
+      w.stopped = true;
+      w.iter?.stop();
+    }
+    this.watches.clear();
   }
 
   /** Deletes the bucket (tests clean up with it). */
@@ -147,6 +269,7 @@ export class NatsShardMapStore implements ShardMapStore {
   }
 
   private async cas(key: string, write: () => Promise<number>): Promise<number> {
+    this.reachable();
     try {
       return await write();
     } catch (e) {

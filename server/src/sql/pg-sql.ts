@@ -5,6 +5,17 @@ import type { Sql, SqlQueryable, SqlResult } from './sql.js';
 const UNIQUE_VIOLATION = '23505';
 const DUPLICATE_SCHEMA = '42P06';
 
+/**
+ * How long Postgres lets a session sit idle inside a transaction before it
+ * ends the session. Our transactions are a few statements sent back to back;
+ * one left open is a process that stopped (SIGSTOP, a GC or VM pause) in the
+ * middle, and its row locks — the shard's fence row among them — would stall
+ * the shard's new owner until it woke up (10.6 s in the paused-owner fault
+ * test, where the owner was paused 10.5 s). Ending it rolls the write back:
+ * it was never acknowledged.
+ */
+export const IDLE_IN_TRANSACTION_MS = 5000;
+
 /** `Sql` over a `pg` connection pool; every connection's search_path is the schema. */
 export class PgSql implements Sql {
   readonly kind = 'postgres' as const;
@@ -14,8 +25,14 @@ export class PgSql implements Sql {
     url: string,
     readonly schema: string,
     max = 10,
+    options: { idleInTransactionMs?: number } = {},
   ) {
-    this.pool = new pg.Pool({ connectionString: url, max, options: `-c search_path=${schema}` });
+    this.pool = new pg.Pool({
+      connectionString: url,
+      max,
+      options: `-c search_path=${schema}`,
+      idle_in_transaction_session_timeout: options.idleInTransactionMs ?? IDLE_IN_TRANSACTION_MS,
+    });
     // An idle client that loses its connection emits 'error' on the pool; the
     // pool replaces it, so log-worthy but not fatal.
     this.pool.on('error', () => {});
@@ -36,6 +53,15 @@ export class PgSql implements Sql {
 
   async transaction<T>(fn: (tx: SqlQueryable) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
+    // A checked-out client reports a lost connection (Postgres ended the
+    // session: IDLE_IN_TRANSACTION_MS, a restart) as an 'error' event, which
+    // would crash the process unheard; the pending query fails on its own,
+    // and the client is discarded rather than returned to the pool.
+    let lost: Error | undefined;
+    const onError = (e: Error) => {
+      lost = e;
+    };
+    client.on('error', onError);
     try {
       await client.query('BEGIN');
       const tx: SqlQueryable = {
@@ -54,7 +80,8 @@ export class PgSql implements Sql {
       await client.query('ROLLBACK').catch(() => {});
       throw e;
     } finally {
-      client.release();
+      client.off('error', onError);
+      client.release(lost);
     }
   }
 
