@@ -135,7 +135,7 @@ export const gatewaySettings = {
     3600,
     1,
     30 * 86_400,
-    "How long a stream's history outlives its last event.",
+    "How long a stream's history outlives its last event while no node holds a subscriber to it (nodes with subscribers refresh it every third of this or every minute, whichever is sooner); then the stream starts a new epoch.",
   ),
   drainMs: int(
     'SHUTDOWN_GRACE_MS',
