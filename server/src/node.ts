@@ -217,7 +217,16 @@ export async function startNode(config: Config, options: NodeOptions = {}): Prom
     nodeId: g.nodeId,
   });
 
-  const media = await startMedia({ config, sql, nc, publisher: hub, verifier, router, log });
+  const media = await startMedia({
+    config,
+    sql,
+    nc,
+    publisher: hub,
+    verifier,
+    router,
+    log,
+    registry: metrics.registry,
+  });
   closers.push(() => media.stop());
 
   const limits = {

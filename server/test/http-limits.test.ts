@@ -1,6 +1,7 @@
 import { connect, type Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
+import sharp from 'sharp';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ShutterNode } from '../src/node.js';
 import { RawClient } from './helpers/raw-client.js';
@@ -245,5 +246,36 @@ describe.each(TRANSPORTS)('HTTP bodies, capacity and logs on %s', (transport) =>
     );
     expect(text).not.toContain('/no/such/route');
     expect(text).toContain('shutter_bus_request_duration_seconds');
+  });
+  it('/metrics times uploads (by route) and media processing runs', async () => {
+    const n = await start();
+    const token = await devToken(n, 'timed');
+    const bytes = await sharp({ create: { width: 800, height: 600, channels: 3, background: '#c83' } })
+      .jpeg()
+      .toBuffer();
+    const r = await fetch(`${n.url}/v1/uploads/stream`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'image/jpeg' },
+      body: new Uint8Array(bytes),
+    });
+    expect(r.status).toBe(201);
+    const { media } = (await r.json()) as { media: { mediaId: string } };
+    let status = '';
+    for (let i = 0; i < 600 && status !== 'ready'; i++) {
+      const m = await fetch(`${n.url}/v1/media/${media.mediaId}`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      status = ((await m.json()) as { status: string }).status;
+      if (status !== 'ready') await sleep(100);
+    }
+    expect(status).toBe('ready');
+    const text = await n.metrics.registry.metrics();
+    expect(text).toMatch(
+      /shutter_http_request_duration_seconds_count\{[^}]*method="PUT",route="\/v1\/uploads\/stream",status="201"[^}]*\} 1\n/,
+    );
+    expect(text).toMatch(/shutter_media_processing_duration_seconds_count\{[^}]*outcome="ok"[^}]*\} 1\n/);
+    expect(text).toMatch(
+      /shutter_http_request_duration_seconds_count\{[^}]*method="GET",route="\/v1\/media\/:id",status="200"/,
+    );
   });
 });

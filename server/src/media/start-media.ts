@@ -1,5 +1,6 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import { ShutterError } from '@shutter/protocol';
+import { Histogram, type Registry } from 'prom-client';
 import type { TokenVerifier } from '../auth/tokens.js';
 import type { Config } from '../config/index.js';
 import type { HttpRouter } from '../http/router.js';
@@ -25,6 +26,8 @@ export interface MediaDeps {
   verifier: TokenVerifier;
   router: HttpRouter;
   log: Logger;
+  /** Where `shutter_media_processing_duration_seconds` is registered (the node's /metrics). */
+  registry?: Registry;
 }
 
 export interface Media {
@@ -69,12 +72,22 @@ export async function startMedia(deps: MediaDeps): Promise<Media> {
   });
   mountRoutes(deps.router, mediaAdminRoutes({ service, admin: config.auth }));
   uploads.sweeper.start();
+  const processing = deps.registry
+    ? new Histogram({
+        name: 'shutter_media_processing_duration_seconds',
+        help: 'Runs of media processing jobs on this node (read, decode, resize, encode, store), by outcome',
+        labelNames: ['outcome'],
+        buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
+        registers: [deps.registry],
+      })
+    : undefined;
   const worker = startProcessingWorker({
     sql,
     blobs: store,
     queue,
     publisher: deps.publisher,
     log,
+    ...(processing ? { observe: (outcome, seconds) => processing.observe({ outcome }, seconds) } : {}),
     ...options.worker,
   });
   return {

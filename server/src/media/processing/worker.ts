@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
+import { performance } from 'node:perf_hooks';
 import type { Logger } from '../../log.js';
 import type { Sql } from '../../sql/index.js';
 import type { StreamPublisher } from '../../streams/publisher.js';
@@ -26,6 +27,8 @@ export interface ProcessingWorkerDeps {
   /** Originals larger than this are refused (image_too_large) before decoding. */
   maxInputBytes?: number;
   pipeline?: Partial<PipelineOptions>;
+  /** Told how long each run of a job took (retries are runs of their own) and how it ended. */
+  observe?: (outcome: 'ok' | 'error', seconds: number) => void;
 }
 
 export interface ProcessingWorker {
@@ -168,6 +171,19 @@ export function startProcessingWorker(deps: ProcessingWorkerDeps): ProcessingWor
     await finish(await records.markFailed(job.payload.mediaId, 'media_processing_failed', reason));
   }
 
-  const consumer: JobConsumer = deps.queue.consume(handle, { concurrency, onDead });
+  const observe = deps.observe;
+  const run = !observe
+    ? handle
+    : async (job: Job<MediaJob>) => {
+        const t0 = performance.now();
+        try {
+          await handle(job);
+          observe('ok', (performance.now() - t0) / 1000);
+        } catch (err) {
+          observe('error', (performance.now() - t0) / 1000);
+          throw err;
+        }
+      };
+  const consumer: JobConsumer = deps.queue.consume(run, { concurrency, onDead });
   return { stop: () => consumer.stop() };
 }
