@@ -14,7 +14,9 @@ COPY actors/package.json actors/
 COPY server/package.json server/
 COPY client-sdk/package.json client-sdk/
 COPY load-tests/package.json load-tests/
-RUN npm ci --no-audit --no-fund
+# No install scripts: every native part (uWebSockets.js, sharp's libvips, msgpackr-extract)
+# ships prebuilt for linux-x64 glibc, and none of them needs a script to load.
+RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY protocol protocol
 COPY actors actors
 COPY server server

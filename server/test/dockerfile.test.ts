@@ -263,6 +263,18 @@ describe('the Dockerfile, run on this machine', () => {
     for (const dev of ['tsx', 'typescript', 'vitest', '@biomejs/biome'])
       expect(existsSync(join(final.dir, 'node_modules', dev)), `${dev} is a dev dependency`).toBe(false);
 
+    // The native parts load from the pruned node_modules: sharp (libvips) and uWebSockets.js.
+    const natives = spawnSync(
+      'node',
+      [
+        '-e',
+        "const s=require('sharp');require('@trufflesuite/uws-js-unofficial');console.log(s.versions.vips)",
+      ],
+      { cwd: final.dir, encoding: 'utf8' },
+    );
+    expect(natives.status, natives.stderr).toBe(0);
+    expect(natives.stdout).toMatch(/^\d+\.\d+/);
+
     // `docker run -e …` on the image: its ENV, plus what a deployment must set.
     const port = await freePort();
     const [cmd, ...cmdArgs] = final.cmd!;
@@ -343,6 +355,8 @@ describe('the Dockerfile, run on this machine', () => {
             NAMESPACE: clusterNs,
             DATA_DIR: join(work, `data-${id}`),
             NODE_ID: id,
+            // One of them on the native engine, which asserts at start that its addon loaded.
+            ...(id === 'node3' ? { TRANSPORT: 'uws' } : {}),
             AUTH_JWT_SECRET: secret,
             CLUSTER_HEARTBEAT_MS: '200',
             CLUSTER_LEASE_MS: '1500',
