@@ -112,12 +112,15 @@ describe('msgpackWireCodec (the SDK codec without msgpackr)', () => {
     );
     values.push(Object.fromEntries(Array.from({ length: 16 }, (_, i) => [`k${i}`, i])));
     values.push(Object.fromEntries(Array.from({ length: 70000 }, (_, i) => [`k${i}`, i])));
+    // Beyond plain JSON, as msgpackr writes them: -0, bigints (int64), Map (a map), Set (an array).
+    values.push(-0, 5n, -5n, 2n ** 40n, -(2n ** 63n), new Map([['a', 1]]), new Set([1, 'x']));
     const r = rng(7);
     for (let i = 0; i < 3000; i++)
       values.push({ t: 'req', id: i + 1, method: 'system.echo', params: randomValue(r, 0) });
     for (const v of values) {
       const mine = encodeMsgpack(v);
-      expect(hex(mine), JSON.stringify(v)?.slice(0, 200)).toBe(hex(msgpackr(v)));
+      const label = typeof v === 'bigint' ? `${v}n` : JSON.stringify(v)?.slice(0, 200);
+      expect(hex(mine), label).toBe(hex(msgpackr(v)));
       // And what the server writes, this reads back as msgpackr does.
       expect(decodeMsgpack(msgpackr(v))).toEqual(msgpackCodec.decode(msgpackr(v)));
     }
@@ -176,11 +179,14 @@ describe('msgpackWireCodec (the SDK codec without msgpackr)', () => {
     expect((v as { x?: unknown }).x).toBeUndefined();
   });
 
-  it('encodes a Date as JSON does (its ISO string) and refuses bigint, functions and top-level undefined', () => {
+  it('encodes a Date as JSON does (its ISO string), skips function values, refuses top-level undefined and binary', () => {
     const at = new Date(1_765_000_000_000);
     expect(decodeMsgpack(encodeMsgpack({ at }))).toEqual(JSON.parse(JSON.stringify({ at })));
-    expect(() => encodeMsgpack({ n: 1n })).toThrow(TypeError);
-    expect(() => encodeMsgpack({ f: () => 1 })).toThrow(TypeError);
+    expect(() => encodeMsgpack(() => 1)).toThrow(TypeError);
+    expect(decodeMsgpack(encodeMsgpack({ f: () => 1, a: 1 }))).toEqual(
+      JSON.parse(JSON.stringify({ f: () => 1, a: 1 })),
+    );
+    expect(() => encodeMsgpack({ n: 2n ** 63n })).toThrow(RangeError);
     expect(() => encodeMsgpack(undefined)).toThrow(TypeError);
     expect(() => encodeMsgpack({ b: new Uint8Array(2) })).toThrow(/binary/);
   });

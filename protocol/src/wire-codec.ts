@@ -77,6 +77,14 @@ class Writer {
         return this.number(v);
       case 'boolean':
         return this.head(v ? 0xc3 : 0xc2, 0, 0);
+      case 'bigint':
+        // As msgpackr: always int64 (the server reads it as a number).
+        if (v < -(2n ** 63n) || v >= 2n ** 63n) throw new RangeError('msgpack: bigint outside int64');
+        this.room(9);
+        this.buf[this.pos++] = 0xd3;
+        this.view.setBigInt64(this.pos, v);
+        this.pos += 8;
+        return;
       case 'object':
         if (v === null) return this.head(0xc0, 0, 0);
         if (Array.isArray(v)) {
@@ -87,6 +95,8 @@ class Writer {
         if (ArrayBuffer.isView(v) || v instanceof ArrayBuffer) {
           throw new TypeError('msgpack: the wire carries no binary data (protocol §2.1)');
         }
+        if (v instanceof Set) return this.value([...v], depth);
+        if (v instanceof Map) return this.map(Object.fromEntries(v), depth);
         if (typeof (v as { toJSON?: unknown }).toJSON === 'function') {
           return this.value((v as { toJSON(): unknown }).toJSON(), depth + 1);
         }
@@ -117,8 +127,12 @@ class Writer {
   }
 
   map(o: Record<string, unknown>, depth: number): void {
-    // Absent optional fields (undefined) are left out, as the server's codec does.
-    const keys = Object.keys(o).filter((k) => o[k] !== undefined);
+    // Absent optional fields (undefined) are left out, as the server's codec
+    // does; functions and symbols too, as JSON.stringify does.
+    const keys = Object.keys(o).filter((k) => {
+      const t = typeof o[k];
+      return t !== 'undefined' && t !== 'function' && t !== 'symbol';
+    });
     this.sized(keys.length, 0x80, 16, 0, 0xde, 0xdf);
     for (const k of keys) {
       this.value(k, depth + 1);
