@@ -111,9 +111,9 @@ describe('a node with a real AUTH_JWT_SECRET and NODE_ENV unset', () => {
   });
 });
 
-describe('a node with development tokens on', () => {
+describe.each(['ws', 'uws'])('a node with development tokens on (%s)', (transport) => {
   it('says so at warn level when it starts, naming the endpoint and how to turn them off', async () => {
-    const { node, logs } = await start({});
+    const { node, logs } = await start({ TRANSPORT: transport });
     const r = await call(`${node.url}/v1/dev/token`, 'POST', {}, { user: 'alice' });
     expect(r.status).toBe(200);
     const warning = logs.find((l) => l.level === 40 && /development tokens are on/i.test(String(l.msg)));
@@ -121,6 +121,7 @@ describe('a node with development tokens on', () => {
     expect(warning?.msg).toMatch(/AUTH_JWT_SECRET/);
     // Outside production the admin API still answers loopback callers without a token.
     expect((await publish(node)).status).toBe(200);
+    expect((await call(`${node.url}/metrics`, 'GET')).status).toBe(200);
   });
 });
 
