@@ -86,6 +86,9 @@ interface Run {
   /** Mean time from `saveBatch` called to settled (one transaction: BEGIN, fence, UPDATE, COMMIT). */
   commitMs: number;
   stateBytes: number;
+  /** Key-table rows of this run's actor, and in all (the keys kept so far). */
+  keysMine: number;
+  keysAll: number;
 }
 
 /** utime + stime (seconds) of every `postgres` process, by pid (0 when /proc is unreadable). */
@@ -155,6 +158,15 @@ async function durableLikes(sql: Sql, id: string): Promise<{ likes: number; byte
   };
 }
 
+/** Rows in the key table: this run's actor's, and all (the keys kept, across runs). */
+async function keyRowsKept(sql: Sql, id: string): Promise<{ mine: number; all: number }> {
+  const r = await sql.query<{ mine: number; all: number }>(
+    'SELECT count(*) FILTER (WHERE id = $1)::int AS mine, count(*)::int AS all FROM actor_keys',
+    [id],
+  );
+  return { mine: Number(r.rows[0]?.mine ?? 0), all: Number(r.rows[0]?.all ?? 0) };
+}
+
 async function runOnce(sql: Sql, variant: Variant, id: string, seconds = SECONDS): Promise<Run> {
   const { store, c } = counting(new SqlStateStore(sql));
   const sys = new ActorSystem({
@@ -201,6 +213,7 @@ async function runOnce(sql: Sql, variant: Variant, id: string, seconds = SECONDS
     lat.sort((a, b) => a - b);
     const pct = (q: number) => lat[Math.min(lat.length - 1, Math.floor(lat.length * q))] ?? 0;
     const durable = await durableLikes(sql, id);
+    const keys = await keyRowsKept(sql, id);
     const commitMs = (c.commitMs - ms0) / Math.max(1, transactions);
     return {
       acked,
@@ -216,6 +229,8 @@ async function runOnce(sql: Sql, variant: Variant, id: string, seconds = SECONDS
       durable: durable.likes,
       commitMs,
       stateBytes: durable.bytes,
+      keysMine: keys.mine,
+      keysAll: keys.all,
     };
   } finally {
     await sys.stop();
@@ -238,10 +253,12 @@ async function bench(label: string, sql: Sql): Promise<boolean> {
     for (const v of order) {
       const run = await runOnce(sql, v, `hot-${v}-${r}`);
       runs[v].push(run);
-      const check = run.durable === run.acked && run.failed === 0;
+      // Keyed: one key-table row per acknowledged ask, no more, no less.
+      const check =
+        run.durable === run.acked && run.failed === 0 && run.keysMine === (v === 'keyed' ? run.acked : 0);
       ok &&= check;
       out(
-        `  ${label} ${v === 'plain' ? '(a) no key ' : '(b) unique key'} round ${r + 1}: ${f(run.perSec)}/s  ${f(run.perCpuSec)}/CPU-s${server ? ` (Postgres server ${f(run.pgCpuSec, 2)} CPU-s)` : ''}  p50 ${f(run.p50, 1)} ms  p99 ${f(run.p99, 1)} ms  ${f(run.transactions)} tx, ${f(run.writesPerTx, 2)} writes/tx, ${f(run.acksPerTx, 1)} acks/tx, ${f(run.commitMs, 2)} ms/tx, row ${f(run.stateBytes)} B  — acked ${f(run.acked)}, failed ${run.failed}, durable ${f(run.durable)} ${check ? 'OK' : 'MISMATCH'}`,
+        `  ${label} ${v === 'plain' ? '(a) no key ' : '(b) unique key'} round ${r + 1}: ${f(run.perSec)}/s  ${f(run.perCpuSec)}/CPU-s${server ? ` (Postgres server ${f(run.pgCpuSec, 2)} CPU-s)` : ''}  p50 ${f(run.p50, 1)} ms  p99 ${f(run.p99, 1)} ms  ${f(run.transactions)} tx, ${f(run.writesPerTx, 2)} writes/tx, ${f(run.acksPerTx, 1)} acks/tx, ${f(run.commitMs, 2)} ms/tx, row ${f(run.stateBytes)} B, key table ${f(run.keysAll)} rows (this run ${f(run.keysMine)})  — acked ${f(run.acked)}, failed ${run.failed}, durable ${f(run.durable)} ${check ? 'OK' : 'MISMATCH'}`,
       );
     }
   }

@@ -64,7 +64,7 @@ export const EXAMPLES: readonly Example[] = [
   { name: 'ev-json', title: '`ev`', direction: 'server → client', codec: jsonCodec, message: ev },
   {
     name: 'err-json',
-    title: '`err` (per-user rate limit)',
+    title: '`err` (per-user rate limit; the server sends `id` right after `t`)',
     direction: 'server → client',
     codec: jsonCodec,
     message: {
@@ -72,7 +72,7 @@ export const EXAMPLES: readonly Example[] = [
       id: 9,
       code: 'rate_limited',
       message: 'too many frames; slow down',
-      retryAfterMs: 250,
+      retryAfterMs: 10,
     },
   },
   {

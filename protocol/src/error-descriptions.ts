@@ -6,8 +6,10 @@ import type { ErrorCode } from './errors.js';
  * need only the codes' `http` and `retryable`, do not carry the prose.
  */
 export const ErrorDescriptions: Record<ErrorCode, string> = {
-  bad_frame: 'The frame could not be decoded with the negotiated codec.',
-  bad_request: 'The frame decoded but does not match the schema of its message type or method.',
+  bad_frame:
+    'The frame could not be decoded with the negotiated codec, or is not one well-formed value: a key twice in one map; in msgpack also the byte 0xc1, `bin`, `ext`, non-string keys or invalid UTF-8.',
+  bad_request:
+    'The frame decoded but does not match the schema of its message type or method, or holds a string or key that is not well-formed Unicode (a lone surrogate) or contains NUL.',
   frame_too_large: "The frame is larger than the server's `maxFrameBytes`.",
   unknown_method: 'No request method of that name exists.',
   unauthenticated: 'The first frame was not `hello`, or a request came before authentication finished.',

@@ -1,5 +1,6 @@
 import { CloseCode, msgpackCodec, type ServerMessage } from '@shutter/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EXAMPLES } from '../../protocol/scripts/examples.js';
 import type { ShutterNode } from '../src/node.js';
 import { RawClient } from './helpers/raw-client.js';
 import { devToken, startTestNode, TRANSPORTS, wsUrl } from './helpers/test-node.js';
@@ -190,5 +191,57 @@ describe('strict JSON bodies and 405 on HTTP', () => {
     const del = await fetch(`${node.url}/healthz`, { method: 'DELETE' });
     expect(del.status).toBe(405);
     expect(del.headers.get('allow')).toBe('GET, HEAD');
+  });
+});
+
+describe('the err frame of protocol.md §14.7', () => {
+  it('is byte for byte what the server sends for a request refused by the per-user rate limit', async () => {
+    const node = await startTestNode('ws', { RATE_USER_PER_SEC: '100', RATE_USER_BURST: '1' });
+    try {
+      const c = await RawClient.open(wsUrl(node), await devToken(node, 'limited'), 'json');
+      const raw: string[] = [];
+      c.ws.on('message', (data: Buffer) => raw.push(data.toString('utf8')));
+      const example = EXAMPLES.find((e) => e.name === 'err-json')!.message as { id: number };
+      c.send({ t: 'req', id: example.id - 1, method: 'system.echo', params: { text: 'x' } });
+      c.send({ t: 'req', id: example.id, method: 'system.echo', params: { text: 'x' } });
+      const err = await c.next((m) => m.t === 'err' && m.id === example.id);
+      expect(err).toMatchObject({ code: 'rate_limited' });
+      const sent = raw.find((r) => r.includes('"rate_limited"'))!;
+      // Only the wait differs: the time until the next token (≤ 10 ms at 100/s, as in the example).
+      expect((err as { retryAfterMs: number }).retryAfterMs).toBeGreaterThanOrEqual(1);
+      expect((err as { retryAfterMs: number }).retryAfterMs).toBeLessThanOrEqual(10);
+      expect(sent.replace(/"retryAfterMs":\d+/, '"retryAfterMs":10')).toBe(JSON.stringify(example));
+      c.close();
+    } finally {
+      await node.shutdown();
+    }
+  });
+});
+
+describe('token expiry timing of protocol.md §8', () => {
+  it('closes an expired connection after expiresAt, within the 1 s sweep (plus slack for a loaded machine)', async () => {
+    const node = await startTestNode('ws');
+    try {
+      const lateness: number[] = [];
+      await Promise.all(
+        [1, 2, 3, 4].map(async (i) => {
+          const minted = await node.minter!.mint(`expiring-${i}`, 2);
+          const c = await RawClient.open(wsUrl(node), minted.token, 'json');
+          const closedAt = new Promise<number>((r) => c.ws.once('close', () => r(Date.now())));
+          const closed = await c.waitClosed(6000);
+          expect(closed.code).toBe(CloseCode.token_expired.code);
+          expect(c.messages.some((m) => m.t === 'err' && m.code === 'token_expired')).toBe(true);
+          lateness.push((await closedAt) - minted.expiresAt);
+        }),
+      );
+      console.log(`token expiry: closed ${lateness.sort((a, b) => a - b).join(', ')} ms after expiresAt`);
+      for (const ms of lateness) {
+        expect(ms).toBeGreaterThanOrEqual(0);
+        // The sweep runs once a second; 1 s more covers timer and event-loop delay on a busy machine.
+        expect(ms).toBeLessThanOrEqual(2000);
+      }
+    } finally {
+      await node.shutdown();
+    }
   });
 });

@@ -185,13 +185,18 @@ export class Connection implements SocketHandler, HubMember, BucketState {
     this.sock.send(this.codec.encode(msg));
   }
 
-  /** Sends an `err` frame; empty `details` are left out. */
+  /**
+   * Sends an `err` frame, its fields in the order of protocol.md §3.3 (`id`
+   * right after `t`, as in the §14 example); empty `details` are left out.
+   */
   sendError(id: number | undefined, err: ShutterError | PublicError): void {
-    const m: ErrMessage = { t: 'err', code: err.code, message: err.message };
+    const m: ErrMessage =
+      id === undefined
+        ? { t: 'err', code: err.code, message: err.message }
+        : { t: 'err', id, code: err.code, message: err.message };
     if (err.retryAfterMs !== undefined) m.retryAfterMs = err.retryAfterMs;
-    if (err.details !== undefined && Object.keys(err.details).length > 0) m.details = err.details;
     if (err.correlationId !== undefined) m.correlationId = err.correlationId;
-    if (id !== undefined) m.id = id;
+    if (err.details !== undefined && Object.keys(err.details).length > 0) m.details = err.details;
     this.send(m);
   }
 
