@@ -346,6 +346,7 @@ export class StreamHub implements StreamPublisher {
 
   /** Hands on the events in `ahead` that are now next; after a catch-up also forgets those it made stale. */
   private drainAhead(i: Interest, afterCatchUp: boolean): void {
+    if (i.ahead.length === 0) return;
     for (;;) {
       const pos = i.pos!;
       const next = i.ahead.findIndex((e) => e.epoch === pos.epoch && e.seq === pos.seq + 1);
