@@ -216,7 +216,7 @@ describe('a refused upgrade where the platform hides the status (browsers)', () 
     await until(() => server.upgrades() >= 3, 5000, 'three upgrades');
     expect(c.state).toBe('connecting');
     expect(reconnects[0]).toMatchObject({ source: 'client', name: 'connect_failed', action: 'backoff' });
-    expect(reconnects[0]?.message).toContain('this platform does not say why');
+    expect(reconnects[0]?.message).toContain('the platform does not say why');
     expect(reconnects[0]?.error).toBeUndefined();
   });
 });

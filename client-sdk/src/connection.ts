@@ -249,7 +249,7 @@ export class Connection {
     return clientReason(
       'connect_failed',
       this.#transportError === undefined
-        ? 'the connection failed before the WebSocket opened; this platform does not say why (server down or unreachable, TLS, a wrong URL or path, or a refused upgrade)'
+        ? 'the WebSocket failed before opening; the platform does not say why (server down, TLS, wrong URL or path, refused upgrade)'
         : `could not connect: ${this.#transportError}`,
     );
   }

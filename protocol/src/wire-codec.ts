@@ -19,6 +19,10 @@ const utf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 /** Nesting deeper than this is refused both ways (protocol frames are a few levels deep). */
 const MAX_DEPTH = 512;
 
+function fail(message: string): never {
+  throw new TypeError(`msgpack: ${message}`);
+}
+
 export const jsonWireCodec: Codec = {
   name: 'json',
   subprotocol: Subprotocol.json,
@@ -65,21 +69,17 @@ class Writer {
   }
 
   value(v: unknown, depth: number): void {
-    if (depth > MAX_DEPTH) throw new RangeError('msgpack: value nested too deeply');
+    if (depth > MAX_DEPTH) fail('value nested too deeply');
     switch (typeof v) {
-      case 'string': {
-        const b = utf8Encoder.encode(v);
-        this.sized(b.length, 0xa0, 32, 0xd9, 0xda, 0xdb);
-        this.bytes(b);
-        return;
-      }
+      case 'string':
+        return this.string(v);
       case 'number':
         return this.number(v);
       case 'boolean':
         return this.head(v ? 0xc3 : 0xc2, 0, 0);
       case 'bigint':
         // As msgpackr: always int64 (the server reads it as a number).
-        if (v < -(2n ** 63n) || v >= 2n ** 63n) throw new RangeError('msgpack: bigint outside int64');
+        if (v < -(2n ** 63n) || v >= 2n ** 63n) fail('bigint outside int64');
         this.room(9);
         this.buf[this.pos++] = 0xd3;
         this.view.setBigInt64(this.pos, v);
@@ -93,7 +93,7 @@ class Writer {
           return;
         }
         if (ArrayBuffer.isView(v) || v instanceof ArrayBuffer) {
-          throw new TypeError('msgpack: the wire carries no binary data (protocol §2.1)');
+          fail('no binary data on the wire (§2.1)');
         }
         if (v instanceof Set) return this.value([...v], depth);
         if (v instanceof Map) return this.map(Object.fromEntries(v), depth);
@@ -103,8 +103,30 @@ class Writer {
         return this.map(v as Record<string, unknown>, depth);
       default:
         // undefined only reaches here inside arrays' `?? null` or at top level.
-        throw new TypeError(`msgpack: cannot encode a ${typeof v}`);
+        fail(`cannot encode a ${typeof v}`);
     }
+  }
+
+  /** ASCII is written char by char (most protocol strings); anything else through TextEncoder. */
+  string(v: string): void {
+    const n = v.length;
+    const start = this.pos;
+    this.sized(n, 0xa0, 32, 0xd9, 0xda, 0xdb);
+    this.room(n);
+    const buf = this.buf;
+    let p = this.pos;
+    for (let i = 0; i < n; i++) {
+      const c = v.charCodeAt(i);
+      if (c >= 0x80) {
+        this.pos = start;
+        const b = utf8Encoder.encode(v);
+        this.sized(b.length, 0xa0, 32, 0xd9, 0xda, 0xdb);
+        this.bytes(b);
+        return;
+      }
+      buf[p++] = c;
+    }
+    this.pos = p;
   }
 
   number(v: number): void {
@@ -129,16 +151,22 @@ class Writer {
   map(o: Record<string, unknown>, depth: number): void {
     // Absent optional fields (undefined) are left out, as the server's codec
     // does; functions and symbols too, as JSON.stringify does.
-    const keys = Object.keys(o).filter((k) => {
-      const t = typeof o[k];
-      return t !== 'undefined' && t !== 'function' && t !== 'symbol';
-    });
-    this.sized(keys.length, 0x80, 16, 0, 0xde, 0xdf);
+    const keys = Object.keys(o);
+    let n = 0;
+    for (const k of keys) if (kept(o[k])) n++;
+    this.sized(n, 0x80, 16, 0, 0xde, 0xdf);
     for (const k of keys) {
-      this.value(k, depth + 1);
-      this.value(o[k], depth + 1);
+      const v = o[k];
+      if (!kept(v)) continue;
+      this.string(k);
+      this.value(v, depth + 1);
     }
   }
+}
+
+function kept(v: unknown): boolean {
+  const t = typeof v;
+  return t !== 'undefined' && t !== 'function' && t !== 'symbol';
 }
 
 class Reader {
@@ -151,7 +179,7 @@ class Reader {
 
   take(n: number): number {
     const at = this.pos;
-    if (at + n > this.buf.length) throw new RangeError('msgpack: frame ends in the middle of a value');
+    if (at + n > this.buf.length) fail('truncated');
     this.pos += n;
     return at;
   }
@@ -163,7 +191,7 @@ class Reader {
   }
 
   value(depth: number): unknown {
-    if (depth > MAX_DEPTH) throw new RangeError('msgpack: value nested too deeply');
+    if (depth > MAX_DEPTH) fail('value nested too deeply');
     const t = this.buf[this.take(1)]!;
     if (t < 0x80) return t;
     if (t >= 0xe0) return t - 0x100;
@@ -212,53 +240,70 @@ class Reader {
         return this.map(this.uint(t === 0xde ? 2 : 4), depth);
       default:
         // 0xc1 (never used), bin (§2.1), ext 8/16/32 and fixext 1–16 (§2.2).
-        throw new TypeError(`msgpack: type 0x${t.toString(16)} is not allowed (no bin or extension types)`);
+        fail(`type 0x${t.toString(16)} not allowed (no bin, no ext)`);
     }
   }
 
   str(len: number): string {
     const at = this.take(len);
+    if (len <= 64) {
+      // Short ASCII strings (keys, ids, names) without TextDecoder's call cost.
+      let out = '';
+      for (let i = at; i < at + len; i++) {
+        const c = this.buf[i]!;
+        if (c >= 0x80) return utf8Decoder.decode(this.buf.subarray(at, at + len));
+        out += String.fromCharCode(c);
+      }
+      return out;
+    }
     return utf8Decoder.decode(this.buf.subarray(at, at + len));
   }
 
   array(len: number, depth: number): unknown[] {
     // Each element takes at least one byte: a bogus length fails before allocating.
-    if (len > this.buf.length - this.pos) throw new RangeError('msgpack: array longer than the frame');
+    if (len > this.buf.length - this.pos) fail('truncated');
     const out = new Array<unknown>(len);
     for (let i = 0; i < len; i++) out[i] = this.value(depth + 1);
     return out;
   }
 
   map(len: number, depth: number): Record<string, unknown> {
-    if (len * 2 > this.buf.length - this.pos) throw new RangeError('msgpack: map longer than the frame');
+    if (len * 2 > this.buf.length - this.pos) fail('truncated');
     const out: Record<string, unknown> = {};
     for (let i = 0; i < len; i++) {
       const key = this.value(depth + 1);
-      if (typeof key !== 'string') throw new TypeError('msgpack: map keys must be strings');
-      if (Object.hasOwn(out, key)) throw new TypeError(`msgpack: duplicate map key ${JSON.stringify(key)}`);
+      if (typeof key !== 'string') fail('map keys must be strings');
+      if (Object.hasOwn(out, key)) fail(`duplicate map key ${JSON.stringify(key)}`);
+      const value = this.value(depth + 1);
       // defineProperty: a `__proto__` key stays data and never replaces the prototype.
-      Object.defineProperty(out, key, {
-        value: this.value(depth + 1),
-        enumerable: true,
-        writable: true,
-        configurable: true,
-      });
+      if (key === '__proto__')
+        Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
+      else out[key] = value;
     }
     return out;
   }
 }
 
+/** One writer reused across calls (its buffer keeps the largest size seen, up to 64 KiB). */
+let spare: Writer | undefined;
+
 export function encodeMsgpack(value: unknown): Uint8Array {
-  const w = new Writer();
-  w.value(value, 0);
-  return w.buf.slice(0, w.pos);
+  const w = spare ?? new Writer();
+  spare = undefined; // a toJSON that encodes again gets a writer of its own
+  w.pos = 0;
+  try {
+    w.value(value, 0);
+    return w.buf.slice(0, w.pos);
+  } finally {
+    if (w.buf.length <= 0x10000) spare = w;
+  }
 }
 
 /** Exactly one value; throws on trailing bytes, truncation, extension types and non-string keys. */
 export function decodeMsgpack(bytes: Uint8Array): unknown {
   const r = new Reader(bytes);
   const value = r.value(0);
-  if (r.pos !== bytes.length) throw new RangeError('msgpack: trailing bytes after the value');
+  if (r.pos !== bytes.length) fail('trailing bytes');
   return value;
 }
 
@@ -268,7 +313,7 @@ export const msgpackWireCodec: Codec = {
   binary: true,
   encode: (message) => encodeMsgpack(message),
   decode: (frame: Frame) => {
-    if (typeof frame === 'string') throw new TypeError('msgpack frames must be binary');
+    if (typeof frame === 'string') fail('frames must be binary');
     return decodeMsgpack(frame);
   },
 };
