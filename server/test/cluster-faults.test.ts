@@ -17,6 +17,30 @@ let nodes: TestNode[] = [];
 const { leaseMs, heartbeatMs } = TEST_TIMINGS;
 
 const log = (msg: string) => process.stdout.write(`    [faults] ${msg}\n`);
+
+/** One line per fault for the combined figures in docs/cluster.md. */
+const summary: {
+  fault: string;
+  gapMs: number;
+  medianGapMs: number;
+  acked: number;
+  resent: number;
+  lost: number;
+  twice: number;
+}[] = [];
+function record(fault: string, w: Workload, from: number, r: Awaited<ReturnType<typeof finish>>) {
+  const gap = w.gap(from, Date.now());
+  summary.push({
+    fault,
+    gapMs: gap.worstMs,
+    medianGapMs: gap.medianMs,
+    acked: r.total,
+    resent: r.report.resent,
+    lost: r.lost,
+    twice: r.twice,
+  });
+  return gap;
+}
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const counters = (tag: string, n: number) => Array.from({ length: n }, (_, i) => `${tag}-${i}`);
 const sumStat = async (ns: TestNode[], key: string) =>
@@ -74,6 +98,7 @@ describe('actor cluster faults: the NATS it runs on is killed, restarted, emptie
     log(`3 nodes settled in ${await c.settled(nodes)} ms on ${nats.url}`);
   }, 90_000);
   afterAll(async () => {
+    for (const s of summary) log(`summary ${JSON.stringify(s)}`);
     for (const n of nodes) n.proc.signal('SIGCONT');
     await c?.teardown();
     await nats.destroy();
@@ -95,13 +120,14 @@ describe('actor cluster faults: the NATS it runs on is killed, restarted, emptie
     const servingMs = Date.now() - up;
     // Give a mistaken takeover every chance to happen.
     await sleep(3 * leaseMs);
-    const { report, lost, twice, total } = await finish(w, ids, nodes[0]!);
+    const result = await finish(w, ids, nodes[0]!);
+    const { report, lost, twice, total } = result;
     const after = await c.owners();
     const moved = [...before].filter(
       ([s, r]) => after.get(s)?.owner !== r.owner || after.get(s)?.epoch !== r.epoch,
     );
     const takeovers = (await sumStat(nodes, 'takeovers')) - takeoversBefore;
-    const gap = w.gap(down, Date.now());
+    const gap = record('NATS outage, 2 leases, same store', w, down, result);
     log(
       `outage ${up - down} ms: nodes serving ${servingMs} ms after NATS returned; ${moved.length} shards moved, ${takeovers} takeovers; ` +
         `gap ${gap.worstMs} ms (median counter ${gap.medianMs} ms); ${total} acked, ${report.resent} resent, lost ${lost}, twice ${twice}`,
@@ -115,6 +141,10 @@ describe('actor cluster faults: the NATS it runs on is killed, restarted, emptie
   it('(item 7) asks made while NATS is down are sent once it is back, not left to their deadline; the tick never blocks', async () => {
     const [a, b] = nodes as [TestNode, TestNode];
     const ids = await ownedBy(a, b, 'down', 8);
+    const wids = counters('down-w', 16);
+    const w = new Workload({ counters: wids, nodes: () => c.live() });
+    w.start();
+    await sleep(1000);
     const eventsFrom = a.proc.events.length;
     const down = Date.now();
     await nats.kill();
@@ -137,6 +167,14 @@ describe('actor cluster faults: the NATS it runs on is killed, restarted, emptie
     // The cluster tick kept running during the outage (each store call failed at once).
     expect(worstTick).toBeLessThan(leaseMs);
     await serving(nodes, 20_000);
+    await sleep(leaseMs);
+    const result = await finish(w, wids, a);
+    const gap = record('NATS outage, 2.5 s, asks made meanwhile', w, down, result);
+    log(
+      `disconnected: gap ${gap.worstMs} ms (median counter ${gap.medianMs} ms); ${result.total} acked, ${result.report.resent} resent, lost ${result.lost}, twice ${result.twice}`,
+    );
+    expect(result.lost).toBe(0);
+    expect(result.twice).toBe(0);
   }, 60_000);
 
   it('(item 4) asks in flight to a paused owner are re-sent at the takeover (keyed) or failed early (unkeyed), never applied twice', async () => {
@@ -179,8 +217,9 @@ describe('actor cluster faults: the NATS it runs on is killed, restarted, emptie
     await sleep(Math.max(0, stoppedAt + deadlineMs + 500 - Date.now()));
     victim.proc.signal('SIGCONT');
     await settledMap(nodes, 30_000);
-    const { report, lost, twice, total } = await finish(w, ids, via);
-    const gap = w.gap(stoppedAt, Date.now());
+    const result = await finish(w, ids, via);
+    const { report, lost, twice, total } = result;
+    const gap = record('owner paused 10.5 s (SIGSTOP)', w, stoppedAt, result);
     const after = await readCounters(via, [...keyed, unkeyed]);
     log(
       `pause: gap ${gap.worstMs} ms (median counter ${gap.medianMs} ms); ${total} acked, ${report.resent} resent, ${report.timeouts} timeouts, lost ${lost}, twice ${twice}`,
@@ -212,8 +251,9 @@ describe('actor cluster faults: the NATS it runs on is killed, restarted, emptie
     );
     const answeredMs = Date.now() - up;
     await sleep(2 * leaseMs);
-    const { report, lost, twice, total } = await finish(w, ids, nodes[1]!);
-    const gap = w.gap(down, Date.now());
+    const result = await finish(w, ids, nodes[1]!);
+    const { report, lost, twice, total } = result;
+    const gap = record('NATS restarted on an empty store', w, down, result);
     const owners = await c.owners();
     const epochs = new Set([...owners.values()].map((r) => r.epoch > down));
     log(

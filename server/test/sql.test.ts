@@ -66,6 +66,49 @@ describe('Sql adapters', () => {
     await Promise.all([a.close(), b.close()]);
   });
 
+  it('PgSql: a transaction left idle (a paused process) is ended after idleInTransactionMs, its write rolled back and its locks freed; the process survives', async () => {
+    const schema = uniqueName('sql');
+    schemas.push(schema);
+    const a = new PgSql(postgresUrl, schema, 2, { idleInTransactionMs: 300 });
+    const b = new PgSql(postgresUrl, schema, 2);
+    try {
+      await a.ensureSchema();
+      await migrate(a, migrations);
+      await a.query('INSERT INTO things (id, name) VALUES (1, $1)', ['a']);
+      const stuck = a.transaction(async (tx) => {
+        await tx.query('UPDATE things SET n = 7 WHERE id = 1');
+        await new Promise((r) => setTimeout(r, 1500)); // stopped mid-transaction, row 1 locked
+        await tx.query('UPDATE things SET n = 8 WHERE id = 1');
+      });
+      await new Promise((r) => setTimeout(r, 100));
+      const started = Date.now();
+      // Another session needs the row: it waits only until Postgres ends the idle one.
+      await b.query('UPDATE things SET n = n + 1 WHERE id = 1');
+      expect(Date.now() - started).toBeLessThan(1200);
+      await expect(stuck).rejects.toThrow();
+      expect((await b.query<{ n: number }>('SELECT n FROM things WHERE id = 1')).rows[0]?.n).toBe(1);
+      // The pool replaced the ended connection.
+      expect((await a.query<{ n: number }>('SELECT n FROM things WHERE id = 1')).rows[0]?.n).toBe(1);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+
+  it('PgSql: migrations slower than idleInTransactionMs keep the migration lock', async () => {
+    const schema = uniqueName('sql');
+    schemas.push(schema);
+    const a = new PgSql(postgresUrl, schema, 3, { idleInTransactionMs: 300 });
+    const b = new PgSql(postgresUrl, schema, 3, { idleInTransactionMs: 300 });
+    try {
+      await a.ensureSchema();
+      const slow = [{ id: 't_slow', sql: 'SELECT pg_sleep(1); CREATE TABLE slow (id int PRIMARY KEY);' }];
+      const [ra, rb] = await Promise.all([migrate(a, slow), migrate(b, slow)]);
+      expect([...ra, ...rb]).toEqual(['t_slow']);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+
   it('PgSql: nodes starting at once on a fresh namespace all get its schema (CREATE SCHEMA races)', async () => {
     for (let round = 0; round < 5; round++) {
       const schema = uniqueName('sql');

@@ -53,6 +53,9 @@ async function runLocked(sql: Sql, fn: () => Promise<void>): Promise<void> {
     locked = r;
   });
   const holder = sql.transaction(async (tx) => {
+    // This transaction sits idle while the migrations run on other connections:
+    // exempt it from PgSql's idle-in-transaction limit (a no-op on PGlite).
+    if (sql.kind === 'postgres') await tx.query('SET LOCAL idle_in_transaction_session_timeout = 0');
     await tx.query('SELECT pg_advisory_xact_lock($1)', [LOCK_KEY]);
     locked();
     await held;
