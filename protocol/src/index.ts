@@ -16,7 +16,15 @@ export { type Codec, codecFor, type Frame, jsonCodec, msgpackCodec } from './cod
 export { type ErrorCode, ErrorCodes, isErrorCode, ShutterError, type ShutterErrorOptions } from './errors.js';
 export { hardenMsgpackDecoding } from './harden.js';
 export * from './messages.js';
-export { isMethodName, type MethodName, type MethodParams, type MethodResult, Methods } from './methods.js';
+export {
+  isMethodName,
+  type MethodMap,
+  type MethodName,
+  type MethodParams,
+  type MethodResult,
+  type MethodSchemas,
+  Methods,
+} from './methods.js';
 export { isValidStreamName, STREAM_NAME_PATTERN, type StreamPosition, streamKind } from './streams.js';
 export { MalformedFrameError } from './strict-decode.js';
 export { UncleanTextError } from './text.js';

@@ -1,38 +1,30 @@
-import { type Static, type TSchema, Type } from '@sinclair/typebox';
+import type { Static, TSchema } from '@sinclair/typebox';
+import { SystemMethods } from './methods/system.js';
 
 /**
- * Request methods (`req.method`) with the schemas of their params and result.
- * The server validates `params` against these; the SDK derives its typed
- * `call()` signatures from them.
+ * Request methods (`req.method`) with the schemas of their params and result:
+ * one file per capability under `methods/`, merged here. The server validates
+ * `params` against these and serves each method as a WebSocket method and an
+ * HTTP route (`server/src/capabilities/`); the SDK derives its typed `call()`
+ * signatures from them as types only (`@shutter/protocol/wire`).
  */
 export const Methods = {
-  /** Answers with the text it was given: proves request/response end to end. */
-  'system.echo': {
-    params: Type.Object({ text: Type.String({ maxLength: 4096 }) }, { additionalProperties: false }),
-    result: Type.Object({ text: Type.String(), node: Type.String(), at: Type.Number() }),
-    idempotent: true,
-  },
-  /**
-   * Adds `by` to a per-user counter kept for the session's user and answers
-   * with the new value. Exists to prove idempotency keys end to end until
-   * the domain actors land: a retry with the same `ikey` is applied once.
-   */
-  'system.increment': {
-    params: Type.Object(
-      {
-        counter: Type.String({ minLength: 1, maxLength: 64 }),
-        by: Type.Integer({ minimum: 1, maximum: 1000 }),
-      },
-      { additionalProperties: false },
-    ),
-    result: Type.Object({ counter: Type.String(), value: Type.Integer() }),
-    idempotent: false,
-  },
-} as const satisfies Record<string, { params: TSchema; result: TSchema; idempotent: boolean }>;
+  ...SystemMethods,
+} as const satisfies Record<string, MethodSchemas>;
+
+export interface MethodSchemas {
+  params: TSchema;
+  result: TSchema;
+  /** Safe to send again after a lost connection without an idempotency key. */
+  idempotent: boolean;
+}
 
 export type MethodName = keyof typeof Methods;
 export type MethodParams<M extends MethodName> = Static<(typeof Methods)[M]['params']>;
 export type MethodResult<M extends MethodName> = Static<(typeof Methods)[M]['result']>;
+
+/** Every method's params and result types: the map the SDK's typed `call()` is checked against. */
+export type MethodMap = { [M in MethodName]: { params: MethodParams<M>; result: MethodResult<M> } };
 
 export function isMethodName(name: string): name is MethodName {
   return Object.hasOwn(Methods, name);

@@ -19,7 +19,7 @@ export {
 export type { Codec, Frame } from './codec.js';
 export { type ErrorCode, ErrorCodes, isErrorCode, ShutterError, type ShutterErrorOptions } from './errors.js';
 export type * from './messages.js';
-export type { MethodName, MethodParams, MethodResult } from './methods.js';
+export type { MethodMap, MethodName, MethodParams, MethodResult } from './methods.js';
 export { isValidStreamName, STREAM_NAME_PATTERN, type StreamPosition, streamKind } from './streams.js';
 export { DEFAULT_MAX_FRAME_BYTES, PROTOCOL_VERSION, SUBPROTOCOLS, Subprotocol, WS_PATH } from './version.js';
 export { decodeMsgpack, encodeMsgpack, jsonWireCodec, msgpackWireCodec } from './wire-codec.js';

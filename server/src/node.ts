@@ -16,13 +16,17 @@ import { NatsBus } from './adapters/nats-bus.js';
 import { NatsShardMapStore } from './adapters/nats-shard-map.js';
 import { RedisStreamLog } from './adapters/redis-stream-log.js';
 import { SqlStateStore, stateStoreMigrations } from './adapters/sql-state-store.js';
+import { bearerAuthenticator } from './auth/bearer.js';
 import { devSecret, HsMinter, JwtVerifier, type TokenMinter } from './auth/tokens.js';
+import { mountOperationRoutes } from './capabilities/http-routes.js';
+import { MemoryIdempotencyStore } from './capabilities/idempotency.js';
+import { capabilities } from './capabilities/index.js';
+import { mountOpenApi } from './capabilities/openapi.js';
+import { OperationRegistry } from './capabilities/registry.js';
 import type { Config } from './config/index.js';
 import { defaultAuthorizer, type SubscribeAuthorizer } from './gateway/authorize.js';
 import type { WsEngine } from './gateway/engine.js';
 import { Gateway } from './gateway/gateway.js';
-import { MemoryIdempotencyStore } from './gateway/idempotency.js';
-import { systemMethods } from './gateway/system-methods.js';
 import { UwsEngineImpl } from './gateway/uws-engine.js';
 import { WsEngineImpl } from './gateway/ws-engine.js';
 import { mountCoreRoutes } from './http/core-routes.js';
@@ -159,19 +163,18 @@ export async function startNode(config: Config, options: NodeOptions = {}): Prom
     onError: (err, stream) => log.warn({ err, stream }, 'stream catch-up from the history failed'),
   });
   closers.push(async () => hub.close());
+  const operations = new OperationRegistry(capabilities, {
+    ports: { nodeId: g.nodeId, actors, log, askTimeoutMs: c.askTimeoutMs, now: Date.now },
+    // Same-node retries and the `conflict` check; the actors' key table is what lasts the window.
+    idempotency: new MemoryIdempotencyStore(Math.min(10 * 60_000, c.idempotencyWindowSeconds * 1000)),
+    checkResults: s.env !== 'production',
+  });
   const gateway = new Gateway({
     limits: g,
     nodeId: g.nodeId,
     verifier,
     hub,
-    methods: {
-      ...systemMethods(
-        actors,
-        // Same-node retries and the `conflict` check; the actors' key table is what lasts the window.
-        new MemoryIdempotencyStore(Math.min(10 * 60_000, c.idempotencyWindowSeconds * 1000)),
-        c.askTimeoutMs,
-      ),
-    },
+    operations,
     authorize: options.authorize ?? defaultAuthorizer,
     log,
   });
@@ -216,6 +219,12 @@ export async function startNode(config: Config, options: NodeOptions = {}): Prom
     admin: a,
     nodeId: g.nodeId,
   });
+  // Every operation of every capability on HTTP too, and the document that describes them.
+  mountOperationRoutes(router, operations, {
+    authenticate: bearerAuthenticator(verifier),
+    maxBodyBytes: g.maxFrameBytes,
+  });
+  mountOpenApi(router, operations);
 
   const media = await startMedia({
     config,
@@ -238,6 +247,7 @@ export async function startNode(config: Config, options: NodeOptions = {}): Prom
     maxHeaders: g.maxHeaders,
     upgradeTimeoutMs: g.upgradeTimeoutMs,
     bodyTimeoutMs: g.httpBodyTimeoutMs,
+    sendTimeoutMs: g.httpSendTimeoutMs,
   };
   const hooks = gateway.hooks(
     httpFront(

@@ -3,14 +3,12 @@ import {
   type AuthMessage,
   codecFor,
   type HelloMessage,
-  isMethodName,
-  type MethodName,
   type ReqMessage,
   ShutterError,
   WS_PATH,
 } from '@shutter/protocol';
-import { validateParams } from '@shutter/protocol/validate';
 import type { TokenVerifier } from '../auth/tokens.js';
+import type { OperationCall } from '../capabilities/registry.js';
 import type { Config } from '../config/index.js';
 import { type PublicError, toPublicError } from '../errors.js';
 import type { HttpHandler } from '../http/types.js';
@@ -19,7 +17,6 @@ import type { StreamHub } from '../streams/stream-hub.js';
 import type { SubscribeAuthorizer } from './authorize.js';
 import { Connection } from './connection.js';
 import type { EngineSocket, UpgradeDecision, UpgradeRequest, WsEngine } from './engine.js';
-import type { CallContext, MethodHandler, MethodTable } from './methods.js';
 import { Subscriptions } from './subscriptions.js';
 import { BucketMap } from './token-bucket.js';
 
@@ -30,7 +27,8 @@ export interface GatewayDeps {
   nodeId: string;
   verifier: TokenVerifier;
   hub: StreamHub;
-  methods: MethodTable;
+  /** Serves `req` frames: the operation registry (`server/src/capabilities/`), shared with the HTTP routes. */
+  operations: { call(method: string, call: OperationCall): Promise<unknown> };
   authorize: SubscribeAuthorizer;
   log: Logger;
   now?: () => number;
@@ -243,35 +241,18 @@ export class Gateway {
   /** @internal */
   request(conn: Connection, msg: ReqMessage): void {
     this.counters.requests++;
-    if (!isMethodName(msg.method)) {
-      return conn.sendError(
-        msg.id,
-        this.publicError(
-          new ShutterError('unknown_method', `no method named ${msg.method}`),
-          conn,
-          `req ${msg.method.slice(0, 64)}`,
-        ),
+    this.deps.operations
+      .call(msg.method, {
+        caller: { userId: conn.userId, session: conn.session },
+        params: msg.params,
+        idempotencyKey: msg.ikey,
+        via: 'ws',
+      })
+      .then(
+        (result) => conn.send({ t: 'res', id: msg.id, result }),
+        (err: unknown) =>
+          conn.sendError(msg.id, this.publicError(err, conn, `req ${msg.method.slice(0, 64)}`)),
       );
-    }
-    const method: MethodName = msg.method;
-    // Only an absent `params` means `{}`: `null` is a value like any other (§2.1), and no method takes it.
-    const v = validateParams(method, msg.params === undefined ? {} : msg.params);
-    if (!v.ok)
-      return conn.sendError(
-        msg.id,
-        this.publicError(new ShutterError('bad_request', v.message), conn, `req ${method}`),
-      );
-    const ctx: CallContext = {
-      userId: conn.userId,
-      session: conn.session,
-      nodeId: this.deps.nodeId,
-      idempotencyKey: msg.ikey,
-    };
-    const handler = this.deps.methods[method] as MethodHandler<MethodName>;
-    handler(ctx, v.value as never).then(
-      (result) => conn.send({ t: 'res', id: msg.id, result }),
-      (err: unknown) => conn.sendError(msg.id, this.publicError(err, conn, `req ${msg.method}`)),
-    );
   }
 
   /** @internal the one edge where a failure becomes what the client sees */

@@ -1,10 +1,10 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import { ShutterError } from '@shutter/protocol';
 import { Histogram, type Registry } from 'prom-client';
+import { bearerAuthenticator } from '../auth/bearer.js';
 import type { TokenVerifier } from '../auth/tokens.js';
 import type { Config } from '../config/index.js';
 import type { HttpRouter } from '../http/router.js';
-import type { HttpRequest } from '../http/types.js';
 import type { Logger } from '../log.js';
 import { migrate, type Sql } from '../sql/index.js';
 import type { StreamPublisher } from '../streams/publisher.js';
@@ -33,15 +33,6 @@ export interface MediaDeps {
 export interface Media {
   service: MediaService;
   stop(): Promise<void>;
-}
-
-/** Bearer JWT of the `Authorization` header, verified like a socket's `hello`. */
-export function bearerAuthenticator(verifier: TokenVerifier) {
-  return async (req: HttpRequest): Promise<{ userId: string }> => {
-    const m = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '');
-    if (!m) throw new ShutterError('unauthenticated', 'send Authorization: Bearer <token>');
-    return { userId: (await verifier.verify(m[1]!)).userId };
-  };
 }
 
 /**

@@ -1,0 +1,113 @@
+import type { ActorSystem } from '@shutter/actors';
+import {
+  type MethodName,
+  type MethodParams,
+  type MethodResult,
+  type MethodSchemas,
+  Methods,
+} from '@shutter/protocol';
+import type { Logger } from '../log.js';
+
+/** Who may call an operation: any authenticated user, or anyone (HTTP without a token). */
+export type OperationAuth = 'user' | 'none';
+
+export type HttpVerb = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+/** The HTTP front door of an operation. `{name}` path segments are params of that name (strings). */
+export interface HttpBinding {
+  method: HttpVerb;
+  /** OpenAPI template syntax: `/v1/counters/{counter}/increment`. */
+  path: string;
+}
+
+/** The authenticated caller; `userId` is `''` for an `auth: 'none'` operation called without a token. */
+export interface Caller {
+  userId: string;
+  /** The WebSocket session, when the call came over a socket. */
+  session: string | undefined;
+}
+
+/**
+ * What every operation may use: the node's ports. One object per node, made
+ * in the composition root (`node.ts`); a capability that needs a new port
+ * adds it here and node.ts passes it in.
+ */
+export interface CapabilityPorts {
+  nodeId: string;
+  actors: ActorSystem;
+  log: Logger;
+  /** Deadline of an actor ask (ASK_TIMEOUT_MS). */
+  askTimeoutMs: number;
+  now: () => number;
+}
+
+/** What a handler knows about one call. */
+export interface OperationContext extends CapabilityPorts {
+  caller: Caller;
+  /** The request's idempotency key (`ikey` on the socket, `Idempotency-Key` over HTTP), if sent. */
+  idempotencyKey: string | undefined;
+  /** Which front door the call came through. */
+  via: 'ws' | 'http';
+}
+
+/**
+ * A handler gets params already validated against the method's schema and
+ * throws on failure: a `ShutterError` for a refusal the client should see,
+ * anything else (an actor error included) for the edge (`toPublicError`) to
+ * translate. It never catches to translate.
+ */
+export type OperationHandler<M extends MethodName> = (
+  ctx: OperationContext,
+  params: MethodParams<M>,
+) => Promise<MethodResult<M>>;
+
+export interface OperationSpec<M extends MethodName> {
+  /** The wire method; its params/result schemas and idempotency come from the protocol (`Methods[method]`). */
+  method: M;
+  /** One line for the OpenAPI document. */
+  summary: string;
+  http: HttpBinding;
+  auth: OperationAuth;
+  handler: OperationHandler<M>;
+}
+
+/** An operation with its schemas attached, as the registry holds it. */
+export interface Operation<M extends MethodName = MethodName> extends OperationSpec<M> {
+  params: (typeof Methods)[M]['params'];
+  result: (typeof Methods)[M]['result'];
+  idempotent: boolean;
+}
+
+/**
+ * Declares one operation. Its schemas are the protocol's (the SDK types its
+ * calls from the same ones), so a capability never restates them.
+ */
+export function defineOperation<M extends MethodName>(spec: OperationSpec<M>): Operation<M> {
+  const schemas: MethodSchemas = Methods[spec.method];
+  return {
+    ...spec,
+    params: schemas.params as (typeof Methods)[M]['params'],
+    result: schemas.result as (typeof Methods)[M]['result'],
+    idempotent: schemas.idempotent,
+  };
+}
+
+export interface Capability {
+  /** The method prefix: every operation's method is `<name>.<verb>`. */
+  name: string;
+  /** One line for the OpenAPI document's tag. */
+  description: string;
+  operations: readonly AnyOperation[];
+}
+
+/** An operation of any method, as a list holds it. */
+export type AnyOperation = { [M in MethodName]: Operation<M> }[MethodName];
+
+/** Declares a capability: a name, and its operations (each named `<name>.<verb>`). */
+export function defineCapability(c: Capability): Capability {
+  for (const op of c.operations) {
+    if (!op.method.startsWith(`${c.name}.`))
+      throw new Error(`capability ${c.name}: operation ${op.method} must be named ${c.name}.<verb>`);
+  }
+  return c;
+}
