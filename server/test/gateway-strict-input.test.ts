@@ -149,8 +149,12 @@ describe('strict JSON bodies and 405 on HTTP', () => {
   afterAll(async () => {
     await node.shutdown();
   });
-  const post = (path: string, body: string | Uint8Array) =>
-    fetch(`${node.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+  const post = (path: string, body: string | Buffer) =>
+    fetch(`${node.url}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: typeof body === 'string' ? body : new Blob([new Uint8Array(body)]),
+    });
 
   it.each([
     ['a lone surrogate in data', '{"stream":"topic:strict","data":{"a":"\\ud800"}}'],
@@ -175,7 +179,7 @@ describe('strict JSON bodies and 405 on HTTP', () => {
     expect(dup.status).toBe(400);
     const bad = await post(
       '/v1/dev/token',
-      Uint8Array.from([...Buffer.from('{"user":"al'), 0xff, ...Buffer.from('"}')]),
+      Buffer.from([...Buffer.from('{"user":"al'), 0xff, ...Buffer.from('"}')]),
     );
     expect(bad.status).toBe(400);
     const big = await post('/v1/dev/token', JSON.stringify({ user: 'a', pad: 'x'.repeat(5000) }));
