@@ -38,25 +38,18 @@ export function countKeys(value: unknown): number {
  * meaningful for text that `JSON.parse` accepted.
  */
 export function countJsonKeys(text: string): number {
+  // A plain loop: measured faster than jumping between quotes with indexOf.
   let n = 0;
-  let i = 0; // outside any string
-  for (;;) {
-    const open = text.indexOf('"', i);
-    const stop = open < 0 ? text.length : open;
-    for (let c = text.indexOf(':', i); c >= 0 && c < stop; c = text.indexOf(':', c + 1)) n++;
-    if (open < 0) return n;
-    // The closing quote is the next one not escaped by an odd run of backslashes.
-    let close = text.indexOf('"', open + 1);
-    while (close > 0 && isEscaped(text, close)) close = text.indexOf('"', close + 1);
-    if (close < 0) return n;
-    i = close + 1;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x3a) n++;
   }
-}
-
-function isEscaped(text: string, quote: number): boolean {
-  let k = quote - 1;
-  while (text.charCodeAt(k) === 0x5c) k--;
-  return (quote - 1 - k) % 2 === 1;
+  return n;
 }
 
 /** Every `:` in the text, inside strings or not (native search, no per-character loop). */
