@@ -186,3 +186,82 @@ describe('msgpack integers beyond 32 bits (issue 7, §2.2)', () => {
     expect(h).toContain(`a16b${'ceffffffff'}`);
   });
 });
+
+describe('the msgpack scanner agrees with msgpackr', () => {
+  /** A deterministic PRNG, so a failure can be reproduced from its seed. */
+  function rng(seed: number) {
+    let s = seed >>> 0;
+    return () => {
+      s = (s + 0x6d2b79f5) >>> 0;
+      let t = Math.imul(s ^ (s >>> 15), s | 1);
+      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+  }
+  function value(r: () => number, depth: number): unknown {
+    const k = Math.floor(r() * (depth > 3 ? 6 : 8));
+    const strs = ['', 'a', 'héllo', '📷', 'x'.repeat(40), 'y'.repeat(300), 'k:v'];
+    const nums = [
+      0,
+      1,
+      -1,
+      127,
+      128,
+      -33,
+      255,
+      256,
+      65_535,
+      65_536,
+      2 ** 31,
+      2 ** 32,
+      -(2 ** 31) - 1,
+      2 ** 53 - 1,
+      1.5,
+    ];
+    switch (k) {
+      case 0:
+        return null;
+      case 1:
+        return r() < 0.5;
+      case 2:
+      case 3:
+        return nums[Math.floor(r() * nums.length)];
+      case 4:
+      case 5:
+        return strs[Math.floor(r() * strs.length)];
+      case 6: {
+        const n = Math.floor(r() * 20);
+        return Array.from({ length: n }, () => value(r, depth + 1));
+      }
+      default: {
+        const o: Record<string, unknown> = {};
+        const n = Math.floor(r() * 20);
+        for (let i = 0; i < n; i++) o[`k${i}${strs[i % strs.length]}`] = value(r, depth + 1);
+        return o;
+      }
+    }
+  }
+
+  it('decodes every value msgpackr encodes, unchanged', () => {
+    const r = rng(7);
+    for (let i = 0; i < 2000; i++) {
+      const v = { t: 'x', v: value(r, 0) };
+      expect(msgpackCodec.decode(msgpackCodec.encode(v as never) as Uint8Array)).toEqual(v);
+    }
+  });
+
+  it('answers random bytes with a value or an Error, never anything else', () => {
+    const r = rng(11);
+    let refused = 0;
+    for (let i = 0; i < 20_000; i++) {
+      const bytes = Uint8Array.from({ length: 1 + Math.floor(r() * 40) }, () => Math.floor(r() * 256));
+      try {
+        msgpackCodec.decode(bytes);
+      } catch (e) {
+        expect(e).toBeInstanceOf(Error);
+        refused++;
+      }
+    }
+    expect(refused).toBeGreaterThan(0);
+  });
+});
