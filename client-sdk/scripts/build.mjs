@@ -148,17 +148,39 @@ writeFileSync(
   join(protoOut, 'messages.d.ts'),
   header + messageTypes.map((n) => `export type ${n} = ${printed.get(`F_${n}`)};\n`).join(''),
 );
+const methodLines = methods.map(
+  (m, i) =>
+    `  ${JSON.stringify(m)}: { params: ${printed.get(`P_${i}`)}; result: ${printed.get(`R_${i}`)} };\n`,
+);
 writeFileSync(
   join(protoOut, 'methods.d.ts'),
-  `${header}export interface MethodTypes {\n${methods
-    .map(
-      (m, i) =>
-        `  ${JSON.stringify(m)}: { params: ${printed.get(`P_${i}`)}; result: ${printed.get(`R_${i}`)} };\n`,
-    )
-    .join(
-      '',
-    )}}\nexport type MethodName = keyof MethodTypes;\nexport type MethodParams<M extends MethodName> = MethodTypes[M]['params'];\nexport type MethodResult<M extends MethodName> = MethodTypes[M]['result'];\n`,
+  [
+    header,
+    `export interface MethodMap {\n${methodLines.join('')}}\n`,
+    'export type MethodName = keyof MethodMap;\n',
+    "export type MethodParams<M extends MethodName> = MethodMap[M]['params'];\n",
+    "export type MethodResult<M extends MethodName> = MethodMap[M]['result'];\n",
+  ].join(''),
 );
+
+// Keep only what wire.d.ts reaches: the written-out files no longer import
+// the schema files behind them (e.g. methods/*.d.ts).
+const reached = new Set();
+const visit = (file) => {
+  if (reached.has(file)) return;
+  reached.add(file);
+  for (const m of readFileSync(file, 'utf8').matchAll(/\bfrom\s+['"](\.[^'"]+)\.js['"]/g))
+    visit(resolve(dirname(file), `${m[1]}.d.ts`));
+};
+visit(join(protoOut, 'wire.d.ts'));
+for (const f of readdirSync(protoOut, { recursive: true, encoding: 'utf8' })) {
+  const path = join(protoOut, f);
+  if (f.endsWith('.d.ts') && !reached.has(path)) rmSync(path);
+}
+for (const f of readdirSync(protoOut, { recursive: true, encoding: 'utf8' }).reverse()) {
+  const path = join(protoOut, f);
+  if (!f.endsWith('.ts') && readdirSync(path).length === 0) rmSync(path, { recursive: true });
+}
 
 // 4. Point the SDK's declarations at the copy, and check nothing outside the package is named.
 for (const f of readdirSync(out, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.d.ts'))) {
