@@ -204,3 +204,46 @@ describe('stream events across a NATS outage (two nodes)', () => {
     c.close();
   }, 180_000);
 });
+
+describe('a quiet stream with a subscriber keeps its epoch (issue 7)', () => {
+  let node: NodeProcess;
+  const ns = `${namespace.slice(0, 28)}_ttl`;
+  beforeAll(async () => {
+    node = await NodeProcess.start({
+      REDIS_URL: redisUrl,
+      NAMESPACE: ns,
+      AUTH_JWT_SECRET: secret,
+      ADMIN_TOKEN: adminToken,
+      DATABASE_URL: postgresUrl,
+      STREAM_HISTORY_TTL_SECONDS: '2',
+    });
+  }, 60_000);
+  afterAll(async () => {
+    await node?.kill();
+    const r = new Redis(redisUrl);
+    const keys = await r.keys(`${ns}:*`);
+    if (keys.length) await r.del(...keys);
+    await r.quit();
+    const admin = new PgSql(postgresUrl, 'public', 1);
+    await admin.query(`DROP SCHEMA IF EXISTS ${ns} CASCADE`);
+    await admin.close();
+  });
+
+  it('no event for 2.5 TTLs: the next one is in the same epoch and reaches the subscriber as the next seq', async () => {
+    const token = (await new HsMinter(new TextEncoder().encode(secret)).mint('quiet', 600)).token;
+    const stream = 'topic:quiet_watched';
+    const c = await RawClient.open(node.wsUrl, token);
+    const sub = (await c.call({ t: 'sub', stream })) as { result: { epoch: string; seq: number } };
+    expect(sub.result.seq).toBe(0);
+    await new Promise((r) => setTimeout(r, 5000));
+    const r = await fetch(`${node.url}/v1/admin/publish`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${adminToken}` },
+      body: JSON.stringify({ stream, data: 'after the quiet' }),
+    });
+    expect(await r.json()).toEqual({ epoch: sub.result.epoch, seq: 1 });
+    const ev = await c.next((m) => m.t === 'ev' && m.stream === stream);
+    expect(ev).toMatchObject({ epoch: sub.result.epoch, seq: 1, data: 'after the quiet' });
+    c.close();
+  }, 60_000);
+});
