@@ -4,7 +4,17 @@
  */
 
 // Re-exported so apps need only this package to switch on codes.
-export { type ErrorCode, ErrorCodes, ShutterError } from '@shutter/protocol/wire';
+// The methods this SDK can call, as types (params and result of each) and as a runtime list.
+export {
+  type ErrorCode,
+  ErrorCodes,
+  MethodIdempotency,
+  type MethodMap,
+  type MethodName,
+  type MethodParams,
+  type MethodResult,
+  ShutterError,
+} from '@shutter/protocol/wire';
 export {
   Backoff,
   type BackoffOptions,
