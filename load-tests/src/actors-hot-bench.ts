@@ -89,6 +89,8 @@ interface Run {
   /** Key-table rows of this run's actor, and in all (the keys kept so far). */
   keysMine: number;
   keysAll: number;
+  /** Keyed asks that had to read the key table (not answered from memory or newer than the horizon). */
+  keyLookups: number;
 }
 
 /** utime + stime (seconds) of every `postgres` process, by pid (0 when /proc is unreadable). */
@@ -214,6 +216,7 @@ async function runOnce(sql: Sql, variant: Variant, id: string, seconds = SECONDS
     const pct = (q: number) => lat[Math.min(lat.length - 1, Math.floor(lat.length * q))] ?? 0;
     const durable = await durableLikes(sql, id);
     const keys = await keyRowsKept(sql, id);
+    const lookups = sys.stats().keyLookups;
     const commitMs = (c.commitMs - ms0) / Math.max(1, transactions);
     return {
       acked,
@@ -231,6 +234,7 @@ async function runOnce(sql: Sql, variant: Variant, id: string, seconds = SECONDS
       stateBytes: durable.bytes,
       keysMine: keys.mine,
       keysAll: keys.all,
+      keyLookups: lookups,
     };
   } finally {
     await sys.stop();
@@ -258,7 +262,7 @@ async function bench(label: string, sql: Sql): Promise<boolean> {
         run.durable === run.acked && run.failed === 0 && run.keysMine === (v === 'keyed' ? run.acked : 0);
       ok &&= check;
       out(
-        `  ${label} ${v === 'plain' ? '(a) no key ' : '(b) unique key'} round ${r + 1}: ${f(run.perSec)}/s  ${f(run.perCpuSec)}/CPU-s${server ? ` (Postgres server ${f(run.pgCpuSec, 2)} CPU-s)` : ''}  p50 ${f(run.p50, 1)} ms  p99 ${f(run.p99, 1)} ms  ${f(run.transactions)} tx, ${f(run.writesPerTx, 2)} writes/tx, ${f(run.acksPerTx, 1)} acks/tx, ${f(run.commitMs, 2)} ms/tx, row ${f(run.stateBytes)} B, key table ${f(run.keysAll)} rows (this run ${f(run.keysMine)})  — acked ${f(run.acked)}, failed ${run.failed}, durable ${f(run.durable)} ${check ? 'OK' : 'MISMATCH'}`,
+        `  ${label} ${v === 'plain' ? '(a) no key ' : '(b) unique key'} round ${r + 1}: ${f(run.perSec)}/s  ${f(run.perCpuSec)}/CPU-s${server ? ` (Postgres server ${f(run.pgCpuSec, 2)} CPU-s)` : ''}  p50 ${f(run.p50, 1)} ms  p99 ${f(run.p99, 1)} ms  ${f(run.transactions)} tx, ${f(run.writesPerTx, 2)} writes/tx, ${f(run.acksPerTx, 1)} acks/tx, ${f(run.commitMs, 2)} ms/tx, row ${f(run.stateBytes)} B, key table ${f(run.keysAll)} rows (this run ${f(run.keysMine)}), ${f(run.keyLookups)} key lookups  — acked ${f(run.acked)}, failed ${run.failed}, durable ${f(run.durable)} ${check ? 'OK' : 'MISMATCH'}`,
       );
     }
   }
