@@ -69,6 +69,7 @@ export class ClusterNode implements Placement {
   /** The record each shard had before its latest change (to tell a takeover from a handoff). */
   private readonly lastRecord: (ShardRecord | undefined)[];
   private reload = false;
+  private storeDown = false;
   private readonly router: Router;
   private keeper: ShardKeeper | undefined;
   private host: ShardHost | undefined;
@@ -290,9 +291,17 @@ export class ClusterNode implements Placement {
     this.ticking = true;
     try {
       // Recreates a lost map (and resets the view through the watch's onReset).
-      await this.ctx.store
-        .ensure()
-        .catch((e: unknown) => this.ctx.log('shard_map_unreachable', { error: String(e) }));
+      await this.ctx.store.ensure().then(
+        () => {
+          if (this.storeDown) this.ctx.log('shard_map_reachable', { node: this.nodeId });
+          this.storeDown = false;
+        },
+        (e: unknown) => {
+          // Once per outage: every tick fails alike until it ends.
+          if (!this.storeDown) this.ctx.log('shard_map_unreachable', { node: this.nodeId, error: String(e) });
+          this.storeDown = true;
+        },
+      );
       await this.membership.heartbeat();
       if (++this.ticks % RELIST_EVERY_TICKS === 0 || this.reload) {
         this.ctx.view.load(await this.ctx.store.list());

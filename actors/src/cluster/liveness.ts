@@ -10,7 +10,7 @@ import type { ClusterContext } from './context.js';
  *
  * And a member is judged dead only once this node has itself seen the store
  * working for a full lease: its own heartbeats coming back through the
- * watch, with no gap longer than `leaseMs - heartbeatMs`. After an outage
+ * watch, with no gap longer than `maxGap()`. After an outage
  * everyone shared, every live member has heartbeated again well before that,
  * so the outage moves no shard. Before this node can judge, the only members
  * it counts dead are those whose own stamp was already a lease old before it
@@ -58,7 +58,15 @@ export class Liveness {
     return this.canJudge(now) ? now - m.seenAt : 0;
   }
 
+  /**
+   * The longest gap between our own receipts that still counts as "the store
+   * worked". A stall of g delays a peer's heartbeat receipt by up to g plus
+   * two heartbeats (its phase and ours), so a stall within this bound cannot
+   * make a live peer look a lease silent. At least two heartbeats, so that
+   * ordinary jitter does not keep resetting the judgement.
+   */
   private maxGap(): number {
-    return this.ctx.timings.leaseMs - this.ctx.timings.heartbeatMs;
+    const { leaseMs, heartbeatMs } = this.ctx.timings;
+    return Math.max(2 * heartbeatMs, leaseMs - 2.5 * heartbeatMs);
   }
 }
