@@ -52,14 +52,14 @@ export interface ConnectionHandlers {
 
 export type SendResult = 'sent' | 'closed' | 'too_large';
 
-const utf8 = new TextEncoder();
+let utf8: TextEncoder | undefined; // made on first use, as in wire-codec.ts
 
 /** Whether a frame's payload (UTF-8 bytes for text) exceeds `max`; encodes text only when it might. */
 function exceeds(frame: string | Uint8Array, max: number): boolean {
   if (typeof frame !== 'string') return frame.byteLength > max;
   if (frame.length * 3 <= max) return false; // at most 3 UTF-8 bytes per UTF-16 unit
   if (frame.length > max) return true;
-  return utf8.encode(frame).byteLength > max;
+  return (utf8 ??= new TextEncoder()).encode(frame).byteLength > max;
 }
 
 export function clientReason(name: ClientCloseName, message: string): DisconnectReason {

@@ -12,9 +12,15 @@ import { Subprotocol } from './version.js';
  * The server keeps msgpackr (faster on large frames, hardened separately).
  */
 
-const utf8Encoder = new TextEncoder();
+// Made on first use, so that loading the SDK never fails on a platform
+// without them (Hermes before React Native 0.85 has no TextDecoder): ASCII
+// strings (written, or read up to 64 bytes) and JSON text frames need neither.
+let encoder: TextEncoder | undefined;
+let decoder: TextDecoder | undefined;
+const utf8Encode = (s: string) => (encoder ??= new TextEncoder()).encode(s);
 // ignoreBOM: a byte-order mark is kept, so JSON.parse refuses it (§2.3: no BOM).
-const utf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+const utf8Decode = (b: Uint8Array) =>
+  (decoder ??= new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })).decode(b);
 
 /** Nesting deeper than this is refused both ways (protocol frames are a few levels deep). */
 const MAX_DEPTH = 512;
@@ -28,7 +34,7 @@ export const jsonWireCodec: Codec = {
   subprotocol: Subprotocol.json,
   binary: false,
   encode: (message) => JSON.stringify(message),
-  decode: (frame) => JSON.parse(typeof frame === 'string' ? frame : utf8Decoder.decode(frame)) as unknown,
+  decode: (frame) => JSON.parse(typeof frame === 'string' ? frame : utf8Decode(frame)) as unknown,
 };
 
 class Writer {
@@ -119,7 +125,7 @@ class Writer {
       const c = v.charCodeAt(i);
       if (c >= 0x80) {
         this.pos = start;
-        const b = utf8Encoder.encode(v);
+        const b = utf8Encode(v);
         this.sized(b.length, 0xa0, 32, 0xd9, 0xda, 0xdb);
         this.bytes(b);
         return;
@@ -251,12 +257,12 @@ class Reader {
       let out = '';
       for (let i = at; i < at + len; i++) {
         const c = this.buf[i]!;
-        if (c >= 0x80) return utf8Decoder.decode(this.buf.subarray(at, at + len));
+        if (c >= 0x80) return utf8Decode(this.buf.subarray(at, at + len));
         out += String.fromCharCode(c);
       }
       return out;
     }
-    return utf8Decoder.decode(this.buf.subarray(at, at + len));
+    return utf8Decode(this.buf.subarray(at, at + len));
   }
 
   array(len: number, depth: number): unknown[] {
