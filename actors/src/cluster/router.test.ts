@@ -77,3 +77,35 @@ describe('Router', () => {
     });
   });
 });
+
+describe('Router when the receiver loses the shard (takeover) with asks in flight', () => {
+  it('settles them at once: unsent -> shard_not_owned, keyed -> retryable re-send, unkeyed -> early actor_timeout', async () => {
+    const bus = new MemoryBus();
+    const a = new Router(bus, 'x', 'a', newCounters(), (_t, id) => (id.startsWith('s7') ? 7 : 1));
+    const b = new Router(bus, 'x', 'b', newCounters(), () => 0);
+    // A paused owner: it has the messages and never answers.
+    b.start(() => new Promise(() => {}));
+    const deadline = Date.now() + 10_000;
+    const keyed = a.forward('b', { ...env('s7-keyed'), idempotencyKey: 'k1', deadline }, deadline);
+    const unkeyed = a.forward('b', { ...env('s7-plain'), deadline }, deadline);
+    const otherShard = a.forward('b', { ...env('s1-other'), deadline }, deadline);
+    for (const p of [keyed, unkeyed, otherShard]) p.catch(() => {});
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setTimeout(r, 10));
+    expect(a.pending()).toBe(3);
+    const started = Date.now();
+    a.ownerLost(7, 'b');
+    await expect(keyed).rejects.toMatchObject({ code: 'actor_unavailable', retryable: true });
+    await expect(unkeyed).rejects.toMatchObject({ code: 'actor_timeout', retryable: false });
+    expect(Date.now() - started).toBeLessThan(100);
+    // Another shard's ask still waits for its owner.
+    expect(a.pending()).toBe(1);
+    // Not yet handed to the bus: nothing was sent, so plainly routed again.
+    const queued = a.forward('b', { ...env('s7-queued'), deadline }, deadline);
+    a.ownerLost(7, 'b');
+    await expect(queued).rejects.toMatchObject({ code: 'shard_not_owned', retryable: true });
+    // Losing the shard on another node settles nothing sent to b.
+    a.ownerLost(1, 'c');
+    expect(a.pending()).toBe(1);
+  });
+});
