@@ -6,7 +6,7 @@ import type { ClientCommand, ClientReply } from './ipc.js';
 import { mintHs256 } from './jwt.js';
 
 /**
- * One client process of the fan-out benchmark (forked by fanout-bench.ts,
+ * One client process of the fan-out benchmark (forked by fanout/clients.ts for the `broadcast` scenario,
  * pinned with it to the load core). Holds its share of the sockets, speaks
  * just enough of protocol v1 to authenticate and subscribe, and records for
  * every event the time from publish (`data.t0`, set by the publisher on the

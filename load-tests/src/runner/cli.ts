@@ -34,6 +34,7 @@ runner options:
   --out DIR               where the JSON and HTML reports go (default load-tests/results)
   --database-url URL      PostgreSQL of a node the runner starts (default postgres://postgres@127.0.0.1:5432/test)
   --redis-url URL         Redis of a node the runner starts (default redis://127.0.0.1:6379)
+  --threshold 'metric=expr'  add a threshold, e.g. --threshold 'connect_ms=p(95)<100'
   --quiet                 no live progress
 scenario options: --<param> <value> for each of the scenario's params (see docs/load-tests.md)`;
 
@@ -90,7 +91,15 @@ function parse(argv: string[]) {
   const rate = num('rate');
   if (rate !== undefined) executor.rate = rate;
   if (stages) executor.stages = stages;
+  const threshold = take('threshold');
+  const extraThresholds: Record<string, string[]> = {};
+  if (threshold !== undefined) {
+    const eq = threshold.indexOf('=');
+    if (eq <= 0) throw new Error(`--threshold: "${threshold}" is not metric=expression`);
+    extraThresholds[threshold.slice(0, eq)] = [threshold.slice(eq + 1)];
+  }
   const common = {
+    extraThresholds,
     smoke: bool('smoke'),
     quiet: bool('quiet'),
     url: take('url'),
@@ -140,6 +149,7 @@ async function main(): Promise<void> {
     adminToken: a.adminToken,
     workers: a.workers,
     executor: a.executor,
+    extraThresholds: a.extraThresholds,
     maxSeconds: a.maxSeconds,
     repoRoot,
     resultsDir,

@@ -39,6 +39,8 @@ export interface RunOptions {
   adminToken: string | undefined;
   workers: number | undefined;
   executor: ExecutorOverrides;
+  /** Thresholds added on the command line (beside the scenario's). */
+  extraThresholds: Record<string, string[]>;
   /** Hard cap on the whole run, setup and teardown included. */
   maxSeconds: number | undefined;
   repoRoot: string;
@@ -73,7 +75,9 @@ export async function run(o: RunOptions): Promise<RunResult> {
   const params = { ...scenario.params, ...(o.smoke ? scenario.smoke : {}), ...o.params } as Params;
   const opts = scenario.options(params);
   const executor = applyOverrides(opts.executor, o.executor);
-  const thresholds = parseThresholds(opts.thresholds);
+  const all: Record<string, string[]> = { ...opts.thresholds };
+  for (const [m, list] of Object.entries(o.extraThresholds)) all[m] = [...(all[m] ?? []), ...list];
+  const thresholds = parseThresholds(all);
   if (opts.needsOwnNode && o.url) throw new Error(`${scenario.name} restarts the node: run it without --url`);
   const planned = plannedMs(executor) + parseDuration(executor.gracefulStop ?? '10s');
   const capMs = (o.maxSeconds ?? Math.ceil(planned / 1000) + 300) * 1000;

@@ -1,0 +1,188 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ClientGroup } from './clients.js';
+import type { ClientReply } from './ipc.js';
+import { postsPhase, throughputPhase } from './phases.js';
+import { cpuSeconds, rssBytes } from './proc.js';
+import { startTarget, type Target, type TargetName } from './targets.js';
+
+const STREAM = 'topic:bench';
+const WARMUP_SOCKETS = 50;
+
+type Connected = Extract<ClientReply, { ev: 'connected' | 'subscribed' }>;
+const sum = (rs: Connected[]) => ({
+  ok: rs.reduce((a, r) => a + r.ok, 0),
+  failed: rs.reduce((a, r) => a + r.failed, 0),
+  firstError: rs.find((r) => r.firstError)?.firstError,
+});
+
+async function connect(
+  t: Target,
+  clients: ClientGroup,
+  total: number,
+  addressBase: number,
+  codec: 'msgpack' | 'json',
+) {
+  const share = Math.ceil(total / clients.size);
+  return sum(
+    await clients.all<Connected>((i) => {
+      const count = Math.min(share, total - i * share);
+      if (count <= 0) return undefined;
+      return {
+        cmd: 'connect',
+        url: t.wsUrl,
+        count,
+        mode: t.mode,
+        codec,
+        // A source address per client process: ephemeral ports per address are ~28 000.
+        localAddress: `127.0.0.${addressBase + i}`,
+        secret: t.secret,
+        userPrefix: `bench${i}-`,
+        concurrency: 200,
+      };
+    }),
+  );
+}
+
+/**
+ * Full GCs in the server until V8 has given its young generation back (it
+ * grows to 32 MB under load and shrinks only when V8's memory reducer runs,
+ * seconds later): two readings in a row with at most 2 MB of it, or `maxMs`.
+ * Without this, 30 MB of RSS that no socket holds comes and goes between
+ * the base and the idle reading.
+ */
+async function settled(
+  t: Target,
+  maxMs: number,
+): Promise<(NodeJS.MemoryUsage & { newSpace?: number }) | undefined> {
+  const end = Date.now() + maxMs;
+  let small = 0;
+  for (;;) {
+    const m = (await t.collect()) as (NodeJS.MemoryUsage & { newSpace?: number }) | undefined;
+    small = m?.newSpace !== undefined && m.newSpace <= 2 * 1024 * 1024 ? small + 1 : 0;
+    if (small >= 2 || Date.now() > end || m === undefined) return m;
+  }
+}
+
+export interface FanoutOptions {
+  repoRoot: string;
+  codec: 'msgpack' | 'json';
+  serverCpu: number | undefined;
+  profileDir: string | undefined;
+  socketsPerClient: number;
+  posts: number;
+  postIntervalMs: number;
+  events: number;
+  rate: number;
+  maxSeconds: number;
+  /** Scales the fixed pauses (warm-up, idle CPU window); 1 for measurements, less for smoke runs. */
+  pauseScale: number;
+  /** Longest wait for the server's young generation to be given back before reading RSS (0: one reading). */
+  settleMs: number;
+  check: (name: string, ok: boolean, detail: string) => void;
+  log: (line: string) => void;
+}
+
+/**
+ * One target of the fan-out benchmark (the `broadcast` scenario): warm-up,
+ * N idle authenticated sockets (RSS per socket), subscribe, single posts
+ * (post → every follower latency), then a sustained stream of events
+ * (deliveries per server-CPU-second).
+ */
+export async function runTarget(name: TargetName, sockets: number, o: FanoutOptions) {
+  const { check, codec } = o;
+  o.log(`▶ ${name}, ${sockets} sockets`);
+  const t = await startTarget(name, {
+    repoRoot: o.repoRoot,
+    codec,
+    serverCpu: o.serverCpu,
+    profileDir: o.profileDir,
+  });
+  const clients = new ClientGroup(Math.ceil(sockets / o.socketsPerClient));
+  try {
+    // Stage 0: warm-up (JIT, lazy modules, first buffers) on sockets that are then closed.
+    const warm = new ClientGroup(1);
+    await connect(t, warm, WARMUP_SOCKETS, 2, o.codec);
+    if (t.mode === 'shutter') await warm.all(() => ({ cmd: 'subscribe', stream: STREAM, concurrency: 50 }));
+    for (let i = 0; i < 5; i++) await t.publish(STREAM, i);
+    await sleep(200);
+    await warm.close();
+    await sleep(2000 * o.pauseScale);
+    const rssBaseNoGc = rssBytes(t.pid);
+    const memBase = await settled(t, o.settleMs);
+    const rssBase = rssBytes(t.pid);
+
+    // Stage 1: ramp up to N idle (authenticated) sockets.
+    const rampStart = performance.now();
+    const c = await connect(t, clients, sockets, 10, o.codec);
+    const rampSeconds = (performance.now() - rampStart) / 1000;
+    check(
+      `${name}: ${t.mode === 'shutter' ? 'hello → welcome' : 'connected'}`,
+      c.ok === sockets,
+      `${c.ok}/${sockets} in ${rampSeconds.toFixed(1)} s${c.firstError ? ` (first error: ${c.firstError})` : ''}`,
+    );
+    await sleep(2000 * o.pauseScale);
+    const cpuIdle0 = cpuSeconds(t.pid);
+    await sleep(3000 * o.pauseScale);
+    const idleCpuPerSecond = (cpuSeconds(t.pid) - cpuIdle0) / (3 * o.pauseScale);
+    const rssIdleNoGc = rssBytes(t.pid);
+    const memIdle = await settled(t, o.settleMs);
+    const rssIdle = rssBytes(t.pid);
+
+    // Stage 2: subscribe (raw servers joined their one topic on open).
+    let rssSubscribed = rssIdle;
+    if (t.mode === 'shutter') {
+      const s = sum(
+        await clients.all<Connected>(() => ({ cmd: 'subscribe', stream: STREAM, concurrency: 200 })),
+      );
+      check(
+        `${name}: sub → res`,
+        s.ok === c.ok,
+        `${s.ok}/${c.ok}${s.firstError ? ` (first error: ${s.firstError})` : ''}`,
+      );
+      await sleep(1000 * o.pauseScale);
+      await settled(t, o.settleMs);
+      rssSubscribed = rssBytes(t.pid);
+    }
+
+    // Stage 3: single posts, then stage 4: a sustained stream of events.
+    const posts = await postsPhase(t, clients, c.ok, STREAM, o.posts, o.postIntervalMs);
+    check(
+      `${name}: every post delivered once, in order`,
+      posts.received === posts.expected && posts.gaps === 0,
+      `${posts.received}/${posts.expected}, gaps ${posts.gaps}`,
+    );
+    const load = await throughputPhase(t, clients, c.ok, STREAM, o.events, o.rate, o.maxSeconds);
+    check(
+      `${name}: every event delivered once, in order`,
+      load.received === load.expected && load.gaps === 0,
+      `${load.received}/${load.expected}, gaps ${load.gaps}, closed by server ${load.closedByServer}`,
+    );
+    return {
+      target: name,
+      sockets: c.ok,
+      rampSeconds,
+      rss: {
+        baseBytes: rssBase,
+        idleBytes: rssIdle,
+        subscribedBytes: rssSubscribed,
+        baseNoGcBytes: rssBaseNoGc,
+        idleNoGcBytes: rssIdleNoGc,
+        perIdleSocketBytes: (rssIdle - rssBase) / c.ok,
+        perIdleSocketNoGcBytes: (rssIdleNoGc - rssBaseNoGc) / c.ok,
+        // From process.memoryUsage() in the server after the same GCs: JS heap vs the rest.
+        perIdleSocketHeapUsedBytes: memBase && memIdle ? (memIdle.heapUsed - memBase.heapUsed) / c.ok : null,
+        perIdleSocketHeapTotalBytes:
+          memBase && memIdle ? (memIdle.heapTotal - memBase.heapTotal) / c.ok : null,
+        memoryBase: memBase ?? null,
+        memoryIdle: memIdle ?? null,
+        perSubscribedSocketBytes: (rssSubscribed - rssBase) / c.ok,
+      },
+      idleServerCpuPerSecond: idleCpuPerSecond,
+      posts,
+      load,
+    };
+  } finally {
+    await clients.close();
+    await t.stop();
+  }
+}

@@ -1,0 +1,114 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { RunResult } from '../src/runner/result.js';
+
+/**
+ * Every scenario's smoke run through the real command (`npm run load --
+ * <scenario> --smoke`): a node started by the runner, tiny N, seconds long.
+ * Its thresholds must pass and its JSON summary must hold what the scenario
+ * measures. The three run at once (about 20 s each on this 2-core machine).
+ */
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const out = mkdtempSync(join(tmpdir(), 'load-smoke-'));
+afterAll(() => rmSync(out, { recursive: true, force: true }));
+
+async function load(
+  args: string[],
+): Promise<{ code: number | null; stdout: string; result: RunResult; html: string }> {
+  const dir = mkdtempSync(join(out, `${args[0]}-`));
+  const child = spawn('npm', ['run', '--silent', 'load', '--', ...args, '--out', dir, '--quiet'], {
+    cwd: repoRoot,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => {
+    stdout += d.toString();
+  });
+  child.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
+  const code = await new Promise<number | null>((r) => child.once('exit', r));
+  const files = readdirSync(dir);
+  const json = files.find((f) => f.startsWith(`${args[0]}-smoke-`) && f.endsWith('.json'));
+  const html = files.find((f) => f.endsWith('.html'));
+  if (!json || !html)
+    throw new Error(`no report from ${args.join(' ')} (exit ${code}):\n${stdout}\n${stderr}`);
+  return {
+    code,
+    stdout,
+    result: JSON.parse(readFileSync(join(dir, json), 'utf8')) as RunResult,
+    html: readFileSync(join(dir, html), 'utf8'),
+  };
+}
+
+function expectPassed(r: Awaited<ReturnType<typeof load>>, metrics: string[]): void {
+  const failed = r.result.thresholds.filter((t) => !t.ok);
+  expect(failed, r.stdout).toEqual([]);
+  expect(r.result.runError).toBeNull();
+  expect(r.code).toBe(0);
+  expect(r.result.thresholds.length).toBeGreaterThan(0);
+  for (const m of metrics) expect(Object.keys(r.result.metrics), `metric ${m}`).toContain(m);
+  expect(r.result.checks.length).toBeGreaterThan(0);
+  expect(r.result.checks.filter((c) => c.fails > 0)).toEqual([]);
+  expect(r.stdout).toContain('✓ all thresholds passed');
+  expect(r.html).toContain('<svg');
+}
+
+describe.concurrent('npm run load -- <scenario> --smoke', () => {
+  it('hold: sockets connect, authenticate, idle; RSS per socket and connect rate recorded', {
+    timeout: 120_000,
+  }, async () => {
+    const r = await load(['hold', '--smoke']);
+    expectPassed(r, [
+      'connect_ms',
+      'sockets_connected',
+      'connect_rate',
+      'server_rss_per_socket_bytes',
+      'vus',
+    ]);
+    const s = r.result.metrics.sockets_connected;
+    expect(s?.type === 'counter' && s.count).toBe(r.result.params.sockets);
+    expect(r.result.timeline.connect_ms?.length).toBeGreaterThan(0);
+  });
+
+  it('reconnect-storm: all clients back after a SIGKILL restart, no acknowledged event lost', {
+    timeout: 120_000,
+  }, async () => {
+    const r = await load(['reconnect-storm', '--smoke']);
+    expectPassed(r, ['clients_back', 'events_lost', 'events_published', 'storm_recovery_ms', 'reconnect_ms']);
+    const published = r.result.metrics.events_published;
+    expect(published?.type === 'counter' && published.count).toBeGreaterThan(0);
+    const received = r.result.metrics.events_received;
+    // Every client received at least every acknowledged event.
+    expect(
+      received?.type === 'counter' && published?.type === 'counter' && received.count,
+    ).toBeGreaterThanOrEqual(
+      published?.type === 'counter' ? published.count * Number(r.result.params.clients) : Number.NaN,
+    );
+  });
+
+  it('broadcast: Shutter beside its raw baseline in one run', { timeout: 120_000 }, async () => {
+    const r = await load(['broadcast', '--smoke']);
+    expectPassed(r, [
+      'events_lost{target:raw-uws}',
+      'events_lost{target:shutter-uws}',
+      'post_delivery_p99_ms{target:shutter-uws}',
+      'deliveries_vs_raw{engine:uws}',
+    ]);
+  });
+
+  it('a crossed threshold exits 99 and says which', { timeout: 120_000 }, async () => {
+    const r = await load(['hold', '--smoke', '--threshold', 'connect_ms=max<0']);
+    expect(r.code).toBe(99);
+    expect(r.result.ok).toBe(false);
+    expect(r.result.thresholds.filter((t) => !t.ok).map((t) => `${t.metric}: ${t.threshold}`)).toEqual([
+      'connect_ms: max<0',
+    ]);
+    expect(r.stdout).toContain('✗ connect_ms: max<0');
+  });
+});
