@@ -261,6 +261,32 @@ describe('StreamHub delivery: in order, once, and told of every hole', () => {
     expect(m.seqs()).toEqual([1, 10, 11]);
   });
 
+  it('a history lost under a live subscriber: it gets the new epoch at once and then every event in order', async () => {
+    let now = 1_000_000;
+    const log = new MemoryStreamLog({ maxEvents: 100, ttlSeconds: 10 }, () => now);
+    logs.push(log);
+    const b = node(log);
+    const stream = 'topic:new-epoch';
+    const { m, result } = await b.join(stream);
+    const e1 = await b.hub.publish(stream, 1);
+    expect(e1.epoch).toBe(result.epoch);
+    await settle();
+    now += 11_000; // the history expires (nobody refreshed it: no keep-alive in this hub)
+    // Both new-epoch events reach the hub before it has looked at the history.
+    b.bus.hold = true;
+    const n1 = await b.hub.publish(stream, 'new 1');
+    expect(n1.epoch).not.toBe(e1.epoch);
+    await b.hub.publish(stream, 'new 2');
+    b.bus.release();
+    await settle();
+    const evs = m.received.map((f) => jsonCodec.decode(f) as { epoch: string; seq: number });
+    expect(evs.map((e) => [e.epoch, e.seq])).toEqual([
+      [e1.epoch, 1],
+      [n1.epoch, 1],
+      [n1.epoch, 2],
+    ]);
+  });
+
   it('a quiet stream keeps its epoch past the TTL while a node has a subscriber, and loses it once nobody has', async () => {
     const log = new MemoryStreamLog({ maxEvents: 100, ttlSeconds: 1 });
     logs.push(log);

@@ -435,11 +435,16 @@ export class StreamHub implements StreamPublisher {
       }
       // The hole cannot be filled. Hand on the newest event: subscribers see a gap
       // (or a new epoch) and resubscribe from their position, which answers refetch.
+      // A new epoch is handed on from its start when the history still has it.
       const head = r.head;
-      let newest: StoredEvent | undefined;
-      if (head.seq > 0) {
+      let shown: StoredEvent[] = [];
+      if (head.seq > 0 && head.epoch !== from.epoch) {
+        const n = await this.log.readAfter(i.stream, { epoch: head.epoch, seq: 0 }, this.historyLimit);
+        if (n.status === 'ok') shown = n.events;
+      }
+      if (head.seq > 0 && shown.length === 0) {
         const n = await this.log.readAfter(i.stream, { epoch: head.epoch, seq: head.seq - 1 }, 1);
-        if (n.status === 'ok') newest = n.events[0];
+        if (n.status === 'ok') shown = n.events;
       }
       if (i.dropped) return;
       if (i.pos !== from) {
@@ -447,11 +452,16 @@ export class StreamHub implements StreamPublisher {
         return;
       }
       // Without a history (STREAM_HISTORY_SIZE=0) the earliest event at hand shows the gap.
-      newest ??= i.ahead.filter((e) => e.epoch === head.epoch).sort((a, b) => a.seq - b.seq)[0];
-      if (newest) {
+      if (shown.length === 0) {
+        const first = i.ahead.filter((e) => e.epoch === head.epoch).sort((a, b) => a.seq - b.seq)[0];
+        if (first) {
+          i.ahead = i.ahead.filter((e) => e !== first);
+          shown = [first];
+        }
+      }
+      if (shown.length > 0) {
         this.stats.gapsRevealed++;
-        i.ahead = i.ahead.filter((e) => e !== newest);
-        this.handOn(i, newest);
+        for (const e of shown) this.handOn(i, e);
       } else i.pos = head;
     }
     this.drainAhead(i, true);
