@@ -67,8 +67,27 @@ async function waitReady(url: string, child: ChildProcess, name: string): Promis
   throw new Error(`${name} was not ready within ${READY_TIMEOUT_MS / 1000} s`);
 }
 
+/** Removes the schema a Shutter target made (its namespace), so runs leave nothing behind. */
+async function dropSchema(databaseUrl: string, namespace: string): Promise<void> {
+  // Comes with @shutter/server; only Shutter targets need it.
+  const { default: pg } = await import('pg');
+  const db = new pg.Client({ connectionString: databaseUrl });
+  try {
+    await db.connect();
+    await db.query(`DROP SCHEMA IF EXISTS "${namespace}" CASCADE`);
+  } catch (e) {
+    process.stderr.write(
+      `could not drop schema ${namespace}: ${e instanceof Error ? e.message : String(e)}\n`,
+    );
+  } finally {
+    await db.end().catch(() => undefined);
+  }
+}
+
 export async function startTarget(name: TargetName, o: TargetOptions): Promise<Target> {
   const port = await freePort();
+  const databaseUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+  const namespace = `bench_${randomBytes(3).toString('hex')}`;
   const shutter = name.startsWith('shutter');
   const secret = randomBytes(24).toString('hex');
   // A configured AUTH_JWT_SECRET turns the admin API's loopback fallback off: publish with a token.
@@ -92,8 +111,8 @@ export async function startTarget(name: TargetName, o: TargetOptions): Promise<T
       DATA_DIR: mkdtempSync(join(tmpdir(), 'shutter-bench-')),
       // The relational store is off the fan-out path; Postgres keeps PGlite's
       // ~300–800 MB start-up heap out of the per-socket RSS figure.
-      DATABASE_URL: process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
-      NAMESPACE: `bench_${randomBytes(3).toString('hex')}`,
+      DATABASE_URL: databaseUrl,
+      NAMESPACE: namespace,
     });
   }
   const [cmd, args] =
@@ -130,12 +149,14 @@ export async function startTarget(name: TargetName, o: TargetOptions): Promise<T
   };
 
   const stop = async (): Promise<void> => {
-    if (child.exitCode !== null) return;
-    const exited = new Promise<void>((r) => child.once('exit', () => r()));
-    child.kill('SIGTERM');
-    const t = setTimeout(() => child.kill('SIGKILL'), 15_000);
-    await exited;
-    clearTimeout(t);
+    if (child.exitCode === null) {
+      const exited = new Promise<void>((r) => child.once('exit', () => r()));
+      child.kill('SIGTERM');
+      const t = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      await exited;
+      clearTimeout(t);
+    }
+    if (shutter) await dropSchema(databaseUrl, namespace);
   };
 
   const collect = async (): Promise<NodeJS.MemoryUsage | undefined> => {
