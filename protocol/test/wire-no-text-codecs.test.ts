@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 // Hermes before React Native 0.85 has no TextDecoder (and before 0.74 no
 // TextEncoder). The SDK must still load there, and JSON text frames and ASCII
 // msgpack must still work; non-ASCII msgpack needs a polyfill and says so.
-const wire = fileURLToPath(new URL('./wire.ts', import.meta.url));
+const wire = fileURLToPath(new URL('../src/wire.ts', import.meta.url));
 const script = `
 delete globalThis.TextDecoder;
 delete globalThis.TextEncoder;
