@@ -248,6 +248,7 @@ export async function startNode(config: Config, options: NodeOptions = {}): Prom
     upgradeTimeoutMs: g.upgradeTimeoutMs,
     bodyTimeoutMs: g.httpBodyTimeoutMs,
     sendTimeoutMs: g.httpSendTimeoutMs,
+    sendTimeoutMs: g.httpSendTimeoutMs,
   };
   const hooks = gateway.hooks(
     httpFront(

@@ -1,8 +1,13 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import sharp from 'sharp';
 import { afterEach, describe, expect, it } from 'vitest';
+import { LocalBlobStore } from '../src/adapters/local-blob-store.js';
 import type { ShutterNode } from '../src/node.js';
 import { RawClient } from './helpers/raw-client.js';
 import { devToken, startTestNode, TRANSPORTS, wsUrl } from './helpers/test-node.js';
@@ -277,5 +282,40 @@ describe.each(TRANSPORTS)('HTTP bodies, capacity and logs on %s', (transport) =>
     expect(text).toMatch(
       /shutter_http_request_duration_seconds_count\{[^}]*method="GET",route="\/v1\/media\/:id",status="200"/,
     );
+  });
+  it('closes a download whose reader stopped taking bytes after HTTP_SEND_TIMEOUT_MS (1 s), freeing its request slot', async () => {
+    const { logger, lines } = captureLogger();
+    const dataDir = mkdtempSync(join(tmpdir(), 'shutter-send-timeout-'));
+    const secret = 'send-timeout-test-secret-0123456789abcdef';
+    const n = await start(
+      { HTTP_SEND_TIMEOUT_MS: '1000', DATA_DIR: dataDir, MEDIA_SIGNING_SECRET: secret },
+      logger,
+    );
+    const store = new LocalBlobStore({ root: join(dataDir, 'media'), signingSecret: secret });
+    // Far more than loopback socket buffers hold: the server must wait on the reader.
+    const big = randomBytes(48 * 1024 * 1024);
+    const key = `media/v/${createHash('sha256').update(big).digest('hex')}.webp`;
+    await store.put(key, big, { contentType: 'image/webp', size: big.length });
+    const port = Number(new URL(n.url).port);
+    const sock = connect(port, '127.0.0.1', () => {
+      sock.write(`GET /media/${key} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`);
+    });
+    sock.on('error', () => {});
+    sock.pause(); // never reads a byte
+    const t0 = Date.now();
+    try {
+      await waitFor(
+        'the stalled download to end',
+        () => lines.some((l) => l.msg === 'http' && String(l.path).startsWith('/media/')),
+        15_000,
+      );
+    } finally {
+      sock.destroy();
+    }
+    const line = lines.find((l) => l.msg === 'http' && String(l.path).startsWith('/media/'));
+    expect(line).toMatchObject({ status: 'aborted' });
+    // 1 s of silence after the buffers filled, plus a loaded machine's slack; uWS's own idle timer is ~10 s.
+    expect(Date.now() - t0).toBeLessThan(7000);
+    expect(lines.filter((l) => l.msg === 'unexpected error')).toEqual([]);
   });
 });

@@ -116,6 +116,13 @@ export const gatewaySettings = {
     600_000,
     'Longest the server waits for the next bytes of a request body it is reading; past it the request is answered 408 (timeout) and the connection closed. A bound on silence, not on total time: an upload of any size goes through while bytes keep coming, and pauses the server causes (storing what it has) do not count. On uws uWebSockets.js also drops an HTTP connection silent for its fixed ~10 s.',
   ),
+  httpSendTimeoutMs: int(
+    'HTTP_SEND_TIMEOUT_MS',
+    60_000,
+    500,
+    3_600_000,
+    'Longest a response being streamed may wait for the client to take more bytes (a download to a reader that stopped reading); past it the connection is closed.',
+  ),
   maxHttpRequests: int(
     'MAX_HTTP_REQUESTS',
     1024,

@@ -67,4 +67,6 @@ export interface EngineLimits {
   upgradeTimeoutMs: number;
   /** Longest wait for the next bytes of a request body being read (HTTP_BODY_TIMEOUT_MS). */
   bodyTimeoutMs: number;
+  /** Longest wait for a client to take more of a response (HTTP_SEND_TIMEOUT_MS). */
+  sendTimeoutMs: number;
 }

@@ -150,7 +150,10 @@ export class UwsEngineImpl implements WsEngine {
         data.handler?.onClose(code);
       },
     });
-    const http = uwsHttpHandler(hooks.http, { bodyTimeoutMs: limits.bodyTimeoutMs });
+    const http = uwsHttpHandler(hooks.http, {
+      bodyTimeoutMs: limits.bodyTimeoutMs,
+      sendTimeoutMs: limits.sendTimeoutMs,
+    });
     this.app.any('/*', (res, req) => {
       const tooBig = headRefusal(req, limits);
       if (tooBig) return refuseHead(res, tooBig);

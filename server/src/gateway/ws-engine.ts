@@ -27,7 +27,10 @@ export class WsEngineImpl implements WsEngine {
     private readonly hooks: EngineHooks,
     private readonly limits: EngineLimits,
   ) {
-    const http = nodeHttpHandler(hooks.http, { bodyTimeoutMs: limits.bodyTimeoutMs });
+    const http = nodeHttpHandler(hooks.http, {
+      bodyTimeoutMs: limits.bodyTimeoutMs,
+      sendTimeoutMs: limits.sendTimeoutMs,
+    });
     this.server = createServer(
       {
         // Over the limit node:http answers 431 itself.

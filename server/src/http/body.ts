@@ -3,10 +3,12 @@ import { ShutterError } from '@shutter/protocol';
 export interface HttpEngineOptions {
   /** HTTP_BODY_TIMEOUT_MS: longest wait for the next bytes of a body being read. */
   bodyTimeoutMs: number;
+  /** HTTP_SEND_TIMEOUT_MS: longest wait for the client to take more of a response; then the connection is closed. */
+  sendTimeoutMs: number;
 }
 
-/** HTTP_BODY_TIMEOUT_MS's default, for servers built without the config (tests, side listeners). */
-export const DEFAULT_BODY_TIMEOUT_MS = 10_000;
+/** The settings' defaults, for servers built without the config (tests, side listeners). */
+export const DEFAULT_HTTP_OPTIONS: HttpEngineOptions = { bodyTimeoutMs: 10_000, sendTimeoutMs: 60_000 };
 
 /** Whether the request announces a body (Content-Length above 0, or chunked). */
 export function announcesBody(headers: Readonly<Record<string, string>>): boolean {

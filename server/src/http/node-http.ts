@@ -1,6 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ShutterError } from '@shutter/protocol';
-import { announcesBody, DEFAULT_BODY_TIMEOUT_MS, type HttpEngineOptions, idleBounded } from './body.js';
+import {
+  announcesBody,
+  ClientGoneError,
+  DEFAULT_HTTP_OPTIONS,
+  type HttpEngineOptions,
+  idleBounded,
+} from './body.js';
 import { readAllBody } from './read-all.js';
 import type { HttpHandler, HttpRequest, HttpResponse } from './types.js';
 
@@ -10,15 +16,13 @@ import type { HttpHandler, HttpRequest, HttpResponse } from './types.js';
  * answer that did not read it, typically) closes the connection: node:http
  * would otherwise keep reading the rest for the next request, with no bound.
  */
-export function nodeHttpHandler(
-  handler: HttpHandler,
-  options: HttpEngineOptions = { bodyTimeoutMs: DEFAULT_BODY_TIMEOUT_MS },
-) {
+export function nodeHttpHandler(handler: HttpHandler, options: HttpEngineOptions = DEFAULT_HTTP_OPTIONS) {
   return (req: IncomingMessage, res: ServerResponse): void => {
     const request = new NodeRequest(req, res, options.bodyTimeoutMs);
     const response = new NodeResponse(
       res,
       request.method === 'HEAD',
+      options.sendTimeoutMs,
       () => announcesBody(request.headers) && !req.complete,
     );
     Promise.resolve(handler(request, response)).catch(() => {
@@ -95,6 +99,7 @@ class NodeResponse implements HttpResponse {
   constructor(
     private readonly res: ServerResponse,
     private readonly isHead: boolean,
+    private readonly sendTimeoutMs: number,
     private readonly bodyPending: () => boolean,
   ) {}
 
@@ -128,13 +133,17 @@ class NodeResponse implements HttpResponse {
     if (this.isHead) return Promise.resolve();
     return new Promise((resolve, reject) => {
       if (this.res.write(chunk)) return resolve();
+      // A reader that takes nothing for HTTP_SEND_TIMEOUT_MS loses the connection.
+      const stalled = setTimeout(() => this.res.destroy(), this.sendTimeoutMs);
       const onDrain = () => {
+        clearTimeout(stalled);
         this.res.off('close', onClose);
         resolve();
       };
       const onClose = () => {
+        clearTimeout(stalled);
         this.res.off('drain', onDrain);
-        reject(new Error('the client went away'));
+        reject(new ClientGoneError());
       };
       this.res.once('drain', onDrain);
       this.res.once('close', onClose);

@@ -4,7 +4,7 @@ import {
   announcesBody,
   BodyTimeoutError,
   ClientGoneError,
-  DEFAULT_BODY_TIMEOUT_MS,
+  DEFAULT_HTTP_OPTIONS,
   type HttpEngineOptions,
 } from './body.js';
 import { readAllBody } from './read-all.js';
@@ -43,13 +43,10 @@ const STATUS_TEXT: Record<number, string> = {
  * before returning; after an abort the response is never touched; writes
  * outside the callback are corked.
  */
-export function uwsHttpHandler(
-  handler: HttpHandler,
-  options: HttpEngineOptions = { bodyTimeoutMs: DEFAULT_BODY_TIMEOUT_MS },
-) {
+export function uwsHttpHandler(handler: HttpHandler, options: HttpEngineOptions = DEFAULT_HTTP_OPTIONS) {
   return (res: UwsRes, req: UwsReq): void => {
     const request = new UwsRequest(res, req, options.bodyTimeoutMs);
-    const response = new UwsResponse(res, request);
+    const response = new UwsResponse(res, request, options.sendTimeoutMs);
     Promise.resolve(handler(request, response)).catch(() => response.end());
   };
 }
@@ -164,6 +161,7 @@ class UwsResponse implements HttpResponse {
   constructor(
     private readonly res: UwsRes,
     private readonly req: UwsRequest,
+    private readonly sendTimeoutMs: number,
   ) {}
 
   get finished(): boolean {
@@ -238,14 +236,26 @@ class UwsResponse implements HttpResponse {
   /** Resolves once `retry(offset)` reports the pending bytes taken; rejects when the client goes away. */
   private writable(retry: (offset: number) => boolean): Promise<void> {
     return new Promise((resolve, reject) => {
+      // A reader that takes nothing for HTTP_SEND_TIMEOUT_MS loses the connection (onAborted follows).
+      const stalled = setTimeout(() => {
+        if (!this.req.aborted) this.res.close();
+      }, this.sendTimeoutMs);
       this.res.onWritable((offset) => {
         const taken = retry(offset);
-        if (taken) resolve();
+        if (taken) {
+          clearTimeout(stalled);
+          resolve();
+        }
         return taken;
       });
-      this.req.signal.addEventListener('abort', () => reject(new Error('the client went away')), {
-        once: true,
-      });
+      this.req.signal.addEventListener(
+        'abort',
+        () => {
+          clearTimeout(stalled);
+          reject(new ClientGoneError());
+        },
+        { once: true },
+      );
     });
   }
 
