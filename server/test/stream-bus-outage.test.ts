@@ -35,15 +35,18 @@ async function publish(node: NodeProcess, stream: string, data: unknown): Promis
   }
 }
 
-describe('stream events across a NATS outage (two nodes)', () => {
-  const nats = new OwnNatsServer(14240);
+describe.each([
+  ['ws', 14240],
+  ['uws', 14241],
+] as const)('stream events across a NATS outage (two nodes, %s)', (transport, natsPort) => {
+  const nats = new OwnNatsServer(natsPort);
   let a: NodeProcess;
   let b: NodeProcess;
   const env = {
-    TRANSPORT: 'ws',
+    TRANSPORT: transport,
     NATS_URL: nats.url,
     REDIS_URL: redisUrl,
-    NAMESPACE: namespace,
+    NAMESPACE: `${namespace.slice(0, 28)}_${transport}`,
     AUTH_JWT_SECRET: secret,
     ADMIN_TOKEN: adminToken,
     DATABASE_URL: postgresUrl,
@@ -65,11 +68,11 @@ describe('stream events across a NATS outage (two nodes)', () => {
     await Promise.all([a?.kill(), b?.kill()]);
     await nats.dispose();
     const r = new Redis(redisUrl);
-    const keys = await r.keys(`${namespace}:*`);
+    const keys = await r.keys(`${env.NAMESPACE}:*`);
     if (keys.length) await r.del(...keys);
     await r.quit();
     const admin = new PgSql(postgresUrl, 'public', 1);
-    await admin.query(`DROP SCHEMA IF EXISTS ${namespace} CASCADE`);
+    await admin.query(`DROP SCHEMA IF EXISTS ${env.NAMESPACE} CASCADE`);
     await admin.close();
   });
 
@@ -158,7 +161,7 @@ describe('stream events across a NATS outage (two nodes)', () => {
       natsBackToFarGapShownMs: farShownAt - upAt,
       farGap: [gotFar[gapAt - 1], gotFar[gapAt]],
     };
-    console.log(`[bus-outage] ${JSON.stringify(measured)}`);
+    console.log(`[bus-outage ${transport}] ${JSON.stringify(measured)}`);
     expect(measured.deliveredBeforeNatsBack).toBe(0);
     onB.close();
   }, 180_000);
@@ -196,7 +199,9 @@ describe('stream events across a NATS outage (two nodes)', () => {
 
     const seqs = c.events(stream).map((e) => e.seq);
     const duplicates = seqs.filter((s, k) => k > 0 && s <= Math.max(...seqs.slice(0, k))).length;
-    console.log(`[resume-race] ${JSON.stringify({ resumes: RESUMES, recovered, published, duplicates })}`);
+    console.log(
+      `[resume-race ${transport}] ${JSON.stringify({ resumes: RESUMES, recovered, published, duplicates })}`,
+    );
     expect(recovered).toBe(RESUMES);
     expect(duplicates).toBe(0);
     expect(seqs).toEqual([...Array(published).keys()].map((i) => first.result.seq + i + 1));
