@@ -46,20 +46,29 @@ async function connect(
 /**
  * Full GCs in the server until V8 has given its young generation back (it
  * grows to 32 MB under load and shrinks only when V8's memory reducer runs,
- * seconds later): two readings in a row with at most 2 MB of it, or `maxMs`.
- * Without this, 30 MB of RSS that no socket holds comes and goes between
- * the base and the idle reading.
+ * seconds later; two readings in a row with at most 2 MB of it) and RSS has
+ * stayed within 1 MB for 15 s (other isolates, most likely tsx's
+ * module-loader thread, shrink on their own schedule), or `maxMs` passed
+ * (0: one reading). Without this, ~30 MB of RSS that no socket holds comes
+ * and goes between the base and the idle reading.
  */
 async function settled(
   t: Target,
   maxMs: number,
 ): Promise<(NodeJS.MemoryUsage & { newSpace?: number }) | undefined> {
   const end = Date.now() + maxMs;
+  const startedAt = Date.now();
+  const stableMs = 15_000;
+  const history: { at: number; rss: number }[] = [];
   let small = 0;
   for (;;) {
     const m = (await t.collect()) as (NodeJS.MemoryUsage & { newSpace?: number }) | undefined;
     small = m?.newSpace !== undefined && m.newSpace <= 2 * 1024 * 1024 ? small + 1 : 0;
-    if (small >= 2 || Date.now() > end || m === undefined) return m;
+    const now = Date.now();
+    history.push({ at: now, rss: rssBytes(t.pid) });
+    const window = history.filter((h) => h.at >= now - stableMs).map((h) => h.rss);
+    const stable = now - startedAt >= stableMs && Math.max(...window) - Math.min(...window) <= 1024 * 1024;
+    if ((small >= 2 && stable) || now > end || m === undefined) return m;
   }
 }
 

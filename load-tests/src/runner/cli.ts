@@ -25,6 +25,7 @@ ${Object.values(scenarios)
 runner options:
   --smoke                 tiny, seconds long, on a node the runner starts (part of npm test)
   --url ws://host:port/ws run against a running Shutter (with --secret, --admin-token)
+  --nodes N               start a local cluster of N nodes (CLUSTER=true on the local NATS) instead of one
   --secret S              HS256 secret the server verifies tokens with (VUs mint their tokens)
   --admin-token T         bearer token of the admin API (scenarios that publish)
   --workers N             worker processes (default: max(2, VUs / 8000))
@@ -34,6 +35,7 @@ runner options:
   --out DIR               where the JSON and HTML reports go (default load-tests/results)
   --database-url URL      PostgreSQL of a node the runner starts (default postgres://postgres@127.0.0.1:5432/test)
   --redis-url URL         Redis of a node the runner starts (default redis://127.0.0.1:6379)
+  --nats-url URL          NATS of a local cluster (default nats://127.0.0.1:4222)
   --threshold 'metric=expr'  add a threshold, e.g. --threshold 'connect_ms=p(95)<100'
   --quiet                 no live progress
 scenario options: --<param> <value> for each of the scenario's params (see docs/load-tests.md)`;
@@ -110,6 +112,8 @@ function parse(argv: string[]) {
     out: take('out'),
     databaseUrl: take('database-url') ?? 'postgres://postgres@127.0.0.1:5432/test',
     redisUrl: take('redis-url') ?? 'redis://127.0.0.1:6379',
+    natsUrl: take('nats-url') ?? 'nats://127.0.0.1:4222',
+    nodes: num('nodes') ?? 1,
   };
   const params: Params = {};
   for (const [k, v] of flags) {
@@ -128,7 +132,8 @@ function parse(argv: string[]) {
       params[k] = v;
     }
   }
-  for (const url of [common.url, common.databaseUrl, common.redisUrl]) {
+  if (!Number.isInteger(common.nodes) || common.nodes > 5) throw new Error('--nodes: an integer from 1 to 5');
+  for (const url of [common.url, common.databaseUrl, common.redisUrl, common.natsUrl]) {
     if (url === undefined) continue;
     const host = new URL(url).hostname;
     if (!/^127\.\d+\.\d+\.\d+$/.test(host) && host !== 'localhost')
@@ -155,6 +160,8 @@ async function main(): Promise<void> {
     resultsDir,
     databaseUrl: a.databaseUrl,
     redisUrl: a.redisUrl,
+    natsUrl: a.natsUrl,
+    nodes: a.nodes,
     quiet: a.quiet,
     command: `npm run load -- ${process.argv.slice(2).join(' ')}`,
   });

@@ -12,6 +12,8 @@ export interface ExecutorHooks {
   stopVu(vuId: number): Promise<void>;
   /** Aborts running iterations (gracefulStop over). */
   abortAll(): void;
+  /** The runner said stop: start nothing more. */
+  isStopped(): boolean;
   dropped(): void;
   /** Number of VUs currently running iterations in this worker. */
   setActive(n: number): void;
@@ -94,7 +96,7 @@ export async function runExecutor(e: ExecutorOptions, share: Share, h: ExecutorH
     started.add(id);
     bump(1);
     try {
-      while (go() && Date.now() < end) await h.iterate(id);
+      while (go() && Date.now() < end && !h.isStopped()) await h.iterate(id);
     } finally {
       bump(-1);
     }
@@ -116,7 +118,7 @@ export async function runExecutor(e: ExecutorOptions, share: Share, h: ExecutorH
       const ids = idsOf(maxVus(e), share);
       const on = new Set<number>();
       const target = () => rampTarget(e, Date.now() - share.startAt);
-      while (Date.now() < end) {
+      while (Date.now() < end && !h.isStopped()) {
         const t = target();
         for (const id of ids) {
           if (id <= t && !on.has(id)) {
@@ -141,8 +143,11 @@ export async function runExecutor(e: ExecutorOptions, share: Share, h: ExecutorH
       const pool = idsOf(e.maxVUs ?? e.preAllocatedVUs, share);
       const free = pool.slice(0, Math.ceil(e.preAllocatedVUs / share.workers));
       let allocated = free.length;
-      let i = 0;
-      while (Date.now() < end) {
+      // Arrival i at startAt + i × interval, for every arrival inside the duration.
+      const arrivals = Math.ceil((plannedMs(e) - 1e-9) / interval);
+      for (let i = 0; i < arrivals && !h.isStopped(); i++) {
+        const wait = share.startAt + i * interval - Date.now();
+        if (wait > 0) await sleep(wait);
         let id = free.pop();
         if (id === undefined && allocated < pool.length) id = pool[allocated++];
         if (id === undefined) h.dropped();
@@ -157,9 +162,6 @@ export async function runExecutor(e: ExecutorOptions, share: Share, h: ExecutorH
             }),
           );
         }
-        i++;
-        const next = share.startAt + i * interval - Date.now();
-        if (next > 0) await sleep(next);
       }
       break;
     }
@@ -167,7 +169,9 @@ export async function runExecutor(e: ExecutorOptions, share: Share, h: ExecutorH
 
   if (e.executor !== 'none') {
     const all = Promise.all(running);
-    const timer = sleep(Math.max(0, end - Date.now()) + grace).then(() => 'grace' as const);
+    const timer = sleep(h.isStopped() ? 0 : Math.max(0, end - Date.now()) + grace).then(
+      () => 'grace' as const,
+    );
     if ((await Promise.race([all.then(() => 'done' as const), timer])) === 'grace') {
       h.abortAll();
       await all;

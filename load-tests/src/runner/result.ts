@@ -12,7 +12,7 @@ export interface RunResult {
   smoke: boolean;
   params: Params;
   executor: ExecutorOptions;
-  target: { url: string; transport: string; startedByRunner: boolean };
+  target: { url: string; nodes: number; transport: string; startedByRunner: boolean };
   machine: Machine;
   /** 1-minute load average of the (shared, 2-core) machine at start and end. */
   loadAverage: { start: number; end: number };

@@ -47,6 +47,9 @@ export interface RunOptions {
   resultsDir: string;
   databaseUrl: string;
   redisUrl: string;
+  natsUrl: string;
+  /** Nodes the runner starts: 1, or a local cluster. */
+  nodes: number;
   quiet: boolean;
   command: string;
 }
@@ -79,6 +82,7 @@ export async function run(o: RunOptions): Promise<RunResult> {
   for (const [m, list] of Object.entries(o.extraThresholds)) all[m] = [...(all[m] ?? []), ...list];
   const thresholds = parseThresholds(all);
   if (opts.needsOwnNode && o.url) throw new Error(`${scenario.name} restarts the node: run it without --url`);
+  if (o.nodes > 1 && o.url) throw new Error('--nodes starts a local cluster: not with --url');
   const planned = plannedMs(executor) + parseDuration(executor.gracefulStop ?? '10s');
   const capMs = (o.maxSeconds ?? Math.ceil(planned / 1000) + 300) * 1000;
   const startedAt = new Date();
@@ -103,13 +107,20 @@ export async function run(o: RunOptions): Promise<RunResult> {
     if (!o.secret) throw new Error('--url needs --secret (the HS256 secret the server verifies tokens with)');
     target = externalTarget({ url: o.url, secret: o.secret, adminToken: o.adminToken ?? '' });
   } else {
-    if (!o.quiet) say(`starting a Shutter node (${transport})…`);
+    if (!o.quiet)
+      say(
+        o.nodes > 1
+          ? `starting a local cluster of ${o.nodes} Shutter nodes (${transport})…`
+          : `starting a Shutter node (${transport})…`,
+      );
     owned = await startNode({
       repoRoot: o.repoRoot,
       transport,
       env: opts.nodeEnv ?? {},
       databaseUrl: o.databaseUrl,
       redisUrl: o.redisUrl,
+      natsUrl: o.natsUrl,
+      nodes: o.nodes,
       log: say,
     });
     target = owned;
@@ -202,6 +213,7 @@ export async function run(o: RunOptions): Promise<RunResult> {
         data,
         target: {
           wsUrl: target.wsUrl,
+          wsUrls: target.wsUrls,
           httpUrl: target.httpUrl,
           secret: target.secret,
           adminToken: target.adminToken,
@@ -273,7 +285,12 @@ export async function run(o: RunOptions): Promise<RunResult> {
     smoke: o.smoke,
     params,
     executor,
-    target: { url: target.wsUrl, transport: target.transport, startedByRunner: owned !== undefined },
+    target: {
+      url: target.wsUrl,
+      nodes: target.nodes,
+      transport: target.transport,
+      startedByRunner: owned !== undefined,
+    },
     machine: machine(),
     loadAverage: { start: loadStart, end: loadavg()[0] ?? 0 },
     metrics: summary,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Aggregate } from './aggregate.js';
 import { parseDuration } from './duration.js';
-import { rampTarget } from './executors.js';
+import { rampTarget, runExecutor } from './executors.js';
 import { Hdr } from './hdr.js';
 import { Metrics } from './metrics.js';
 import { summarize } from './summary.js';
@@ -117,5 +117,64 @@ describe('ramping-vus', () => {
     expect(rampTarget(e, 15_000)).toBe(100);
     expect(rampTarget(e, 25_000)).toBe(50);
     expect(rampTarget(e, 40_000)).toBe(0);
+  });
+});
+
+describe('runExecutor', () => {
+  const hooks = (iterMs: number) => {
+    const seen = {
+      iterations: new Map<number, number>(),
+      stopped: new Set<number>(),
+      dropped: 0,
+      maxActive: 0,
+    };
+    return {
+      seen,
+      h: {
+        iterate: async (id: number) => {
+          seen.iterations.set(id, (seen.iterations.get(id) ?? 0) + 1);
+          await new Promise((r) => setTimeout(r, iterMs));
+        },
+        stopVu: async (id: number) => {
+          seen.stopped.add(id);
+        },
+        abortAll: () => undefined,
+        isStopped: () => false,
+        dropped: () => {
+          seen.dropped++;
+        },
+        setActive: (n: number) => {
+          seen.maxActive = Math.max(seen.maxActive, n);
+        },
+      },
+    };
+  };
+
+  it('per-vu-iterations: each of this worker’s VUs (dealt round-robin) runs its iterations', async () => {
+    const { seen, h } = hooks(1);
+    await runExecutor(
+      { executor: 'per-vu-iterations', vus: 5, iterations: 3, maxDuration: '5s' },
+      { worker: 1, workers: 2, startAt: Date.now() },
+      h,
+    );
+    expect([...seen.iterations]).toEqual([
+      [2, 3],
+      [4, 3],
+    ]);
+    expect([...seen.stopped].sort()).toEqual([2, 4]);
+  });
+
+  it('constant-arrival-rate starts iterations on schedule and drops them when no VU is free', async () => {
+    const { seen, h } = hooks(300);
+    await runExecutor(
+      { executor: 'constant-arrival-rate', rate: 20, duration: '500ms', preAllocatedVUs: 1, maxVUs: 2 },
+      { worker: 0, workers: 1, startAt: Date.now() },
+      h,
+    );
+    const started = [...seen.iterations.values()].reduce((a, b) => a + b, 0);
+    // 10 arrivals in 500 ms; two VUs busy for 300 ms each can take only some of them.
+    expect(started + seen.dropped).toBe(10);
+    expect(seen.dropped).toBeGreaterThan(0);
+    expect(seen.maxActive).toBe(2);
   });
 });

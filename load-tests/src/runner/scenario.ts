@@ -31,7 +31,10 @@ export type ExecutorOptions = Executor & {
 
 /** The Shutter the VUs talk to: one the runner started, or a URL given with --url. */
 export interface TargetInfo {
+  /** The first node's WebSocket URL. */
   wsUrl: string;
+  /** Every node's (a local cluster has several); VU n connects to node (n - 1) mod count. */
+  wsUrls: string[];
   httpUrl: string;
   /** HS256 secret that signs VU tokens. */
   secret: string;
@@ -40,18 +43,26 @@ export interface TargetInfo {
 }
 
 export interface RunnerTarget extends TargetInfo {
-  /** Server process id, when the runner started it (RSS and CPU come from /proc). */
+  /** Nodes the runner started (1 for one node or --url). */
+  readonly nodes: number;
+  /** The first node's process id, when the runner started it (RSS and CPU come from /proc). */
   readonly pid: number | undefined;
-  /** Publishes `data` on `stream` through the admin API. */
+  /** Publishes `data` on `stream` through the admin API (of the last node in a local cluster). */
   publish(stream: string, data: unknown): Promise<void>;
   /**
    * The RSS of a node the runner started once it is settled: full GCs, and
    * V8's young generation given back (it grows to 32 MB under load and
    * shrinks only when V8's memory reducer runs, seconds after a busy phase).
-   * Tries for up to `maxMs`; `settled` says whether it got there.
+   * With `stableMs`, RSS must also have stayed within 1 MB for that long
+   * (other isolates, such as tsx's module-loader thread, shrink on their own
+   * schedule). Tries for up to `maxMs`; `settled` says whether it got there.
+   * In a local cluster: the sum over its nodes, settled when each one is.
    */
-  settledRss(maxMs: number): Promise<{ rss: number; newSpace: number; settled: boolean } | undefined>;
-  /** Kills (signal) and starts the node again on the same port; resolves when it is ready again. */
+  settledRss(
+    maxMs: number,
+    stableMs?: number,
+  ): Promise<{ rss: number; newSpace: number; settled: boolean } | undefined>;
+  /** Kills (signal) and starts the (first) node again on the same port; resolves when it is ready again. */
   restart(signal: NodeJS.Signals, onDown?: () => void): Promise<void>;
 }
 

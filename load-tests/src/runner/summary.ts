@@ -83,6 +83,9 @@ export function timeline(agg: Aggregate): Record<string, Point[]> {
         });
     } else if (s.type === 'rate') {
       for (const [t, [p, n]] of [...s.perSec].sort((a, b) => a[0] - b[0])) pts.push({ t, v: n ? p / n : 0 });
+    } else if (s.type === 'counter') {
+      // Every second up to the last, so a quiet second shows as 0, not as a line across it.
+      for (let t = 0; t <= agg.lastSec; t++) pts.push({ t, v: s.perSec.get(t) ?? 0 });
     } else {
       for (const [t, v] of [...s.perSec].sort((a, b) => a[0] - b[0])) pts.push({ t, v });
     }

@@ -18,6 +18,9 @@ export interface NodeOptions {
   env: Record<string, string>;
   databaseUrl: string;
   redisUrl: string;
+  natsUrl: string;
+  /** 1: one node; more: a local cluster on NATS. */
+  nodes?: number;
   log: (line: string) => void;
 }
 
@@ -52,6 +55,8 @@ export function externalTarget(o: { url: string; secret: string; adminToken: str
   const httpUrl = `${u.protocol === 'wss:' ? 'https' : 'http'}://${u.host}`;
   return {
     wsUrl: o.url,
+    wsUrls: [o.url],
+    nodes: 1,
     httpUrl,
     secret: o.secret,
     adminToken: o.adminToken,
@@ -65,137 +70,213 @@ export function externalTarget(o: { url: string; secret: string; adminToken: str
   };
 }
 
-/**
- * One Shutter node started by the runner (server/src/main.ts on loopback),
- * on PostgreSQL and Redis under a namespace of its own, which `stop()` drops.
- * Preloaded with the GC hook, so RSS can be read after full collections.
- */
-export async function startNode(o: NodeOptions): Promise<OwnedTarget> {
-  const port = await freePort();
-  const secret = randomBytes(24).toString('hex');
-  const adminToken = randomBytes(24).toString('hex');
-  const namespace = `load_${randomBytes(4).toString('hex')}`;
-  const httpUrl = `http://127.0.0.1:${port}`;
-  const memDir = mkdtempSync(join(tmpdir(), 'shutter-load-'));
-  const memoryFile = join(memDir, 'memory.jsonl');
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    HOST: '127.0.0.1',
-    PORT: String(port),
-    TRANSPORT: o.transport,
-    AUTH_JWT_SECRET: secret,
-    ADMIN_TOKEN: adminToken,
-    LOG_LEVEL: 'warn',
-    HTTP_ACCESS_LOG: 'off',
-    DATABASE_URL: o.databaseUrl,
-    REDIS_URL: o.redisUrl,
-    NAMESPACE: namespace,
-    STREAM_HISTORY_TTL_SECONDS: '600',
-    SHUTDOWN_DELAY_MS: '0',
-    SHUTDOWN_GRACE_MS: '1000',
-    BENCH_MEMORY_FILE: memoryFile,
-    ...o.env,
-  };
-  let child: ChildProcess | undefined;
-  const spawnNode = async () => {
+/** One node process of the runner's Shutter: spawn, wait for /readyz, kill, read RSS. */
+class NodeProc {
+  child: ChildProcess | undefined;
+  constructor(
+    readonly httpUrl: string,
+    private readonly repoRoot: string,
+    private readonly env: NodeJS.ProcessEnv,
+    private readonly memoryFile: string,
+    private readonly log: (line: string) => void,
+  ) {}
+
+  async spawn(): Promise<void> {
     const c = spawn(
       process.execPath,
       ['--conditions=source', '--import', 'tsx', '--expose-gc', '--import', GC_HOOK, 'server/src/main.ts'],
-      { cwd: o.repoRoot, env, stdio: ['ignore', 'ignore', 'pipe'] },
+      { cwd: this.repoRoot, env: this.env, stdio: ['ignore', 'ignore', 'pipe'] },
     );
     c.stderr?.on('data', (d: Buffer) => {
-      for (const line of d.toString('utf8').split('\n')) if (line.trim()) o.log(`[node] ${line}`);
+      for (const line of d.toString('utf8').split('\n'))
+        if (line.trim()) this.log(`[node ${this.env.NODE_ID}] ${line}`);
     });
-    child = c;
+    this.child = c;
     const deadline = Date.now() + READY_TIMEOUT_MS;
     while (Date.now() < deadline) {
       if (c.exitCode !== null || c.signalCode !== null)
-        throw new Error(`the node exited (${c.exitCode ?? c.signalCode}) before it was ready`);
+        throw new Error(
+          `node ${this.env.NODE_ID} exited (${c.exitCode ?? c.signalCode}) before it was ready`,
+        );
       try {
-        if ((await fetch(`${httpUrl}/readyz`, { signal: AbortSignal.timeout(2000) })).ok) return;
+        if ((await fetch(`${this.httpUrl}/readyz`, { signal: AbortSignal.timeout(2000) })).ok) return;
       } catch {
         // not listening yet
       }
       await sleep(50);
     }
     c.kill('SIGKILL');
-    throw new Error(`the node was not ready within ${READY_TIMEOUT_MS / 1000} s`);
-  };
-  const kill = async (signal: NodeJS.Signals) => {
-    const c = child;
+    throw new Error(`node ${this.env.NODE_ID} was not ready within ${READY_TIMEOUT_MS / 1000} s`);
+  }
+
+  async kill(signal: NodeJS.Signals): Promise<void> {
+    const c = this.child;
     if (!c || c.exitCode !== null || c.signalCode !== null) return;
     const exited = new Promise<void>((r) => c.once('exit', () => r()));
     c.kill(signal);
     const t = setTimeout(() => c.kill('SIGKILL'), 15_000);
     await exited;
     clearTimeout(t);
-  };
-  await spawnNode();
+  }
 
-  const cleanup = async () => {
-    // Imported here: only a runner that started a node needs them (they come with @shutter/server).
-    const { default: pg } = await import('pg');
-    const { Redis } = await import('ioredis');
-    const db = new pg.Client({ connectionString: o.databaseUrl });
-    try {
-      await db.connect();
-      await db.query(`DROP SCHEMA IF EXISTS "${namespace}" CASCADE`);
-    } finally {
-      await db.end().catch(() => undefined);
-    }
-    const redis = new Redis(o.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2 });
-    try {
-      await redis.connect();
-      let cursor = '0';
-      do {
-        const [next, keys] = await redis.scan(cursor, 'MATCH', `${namespace}*`, 'COUNT', 1000);
-        cursor = next;
-        if (keys.length) await redis.del(...keys);
-      } while (cursor !== '0');
-    } finally {
-      redis.disconnect();
-    }
-  };
+  /** Full GCs, then the young generation's size (from the hook) and RSS. */
+  async gcReading(): Promise<{ rss: number; newSpace: number } | undefined> {
+    const pid = this.child?.pid;
+    if (pid === undefined) return undefined;
+    this.child?.kill('SIGUSR2');
+    await sleep(1000);
+    const lines = existsSync(this.memoryFile) ? readFileSync(this.memoryFile, 'utf8').trim().split('\n') : [];
+    const last = lines.at(-1);
+    const newSpace = last ? Number((JSON.parse(last) as { newSpace?: number }).newSpace ?? 0) : 0;
+    return { rss: rssBytes(pid), newSpace };
+  }
+}
+
+/**
+ * Shutter started by the runner: one node (server/src/main.ts on loopback),
+ * or with `nodes` > 1 a local cluster (CLUSTER=true on the local NATS), on
+ * PostgreSQL and Redis under a namespace of its own, which `stop()` drops
+ * (schema, Redis keys, and the cluster's JetStream streams and buckets).
+ * Preloaded with the GC hook, so RSS can be read after full collections.
+ */
+export async function startNode(o: NodeOptions): Promise<OwnedTarget> {
+  const count = o.nodes ?? 1;
+  const secret = randomBytes(24).toString('hex');
+  const adminToken = randomBytes(24).toString('hex');
+  const namespace = `load_${randomBytes(4).toString('hex')}`;
+  const memDir = mkdtempSync(join(tmpdir(), 'shutter-load-'));
+  const procs: NodeProc[] = [];
+  for (let i = 0; i < count; i++) {
+    const port = await freePort();
+    const memoryFile = join(memDir, `memory-${i}.jsonl`);
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      NODE_ID: `n${i + 1}`,
+      TRANSPORT: o.transport,
+      AUTH_JWT_SECRET: secret,
+      ADMIN_TOKEN: adminToken,
+      LOG_LEVEL: 'warn',
+      HTTP_ACCESS_LOG: 'off',
+      DATABASE_URL: o.databaseUrl,
+      REDIS_URL: o.redisUrl,
+      NAMESPACE: namespace,
+      STREAM_HISTORY_TTL_SECONDS: '600',
+      SHUTDOWN_DELAY_MS: '0',
+      SHUTDOWN_GRACE_MS: '1000',
+      BENCH_MEMORY_FILE: memoryFile,
+      ...(count > 1 ? { CLUSTER: 'true', NATS_URL: o.natsUrl } : {}),
+      ...o.env,
+    };
+    procs.push(new NodeProc(`http://127.0.0.1:${port}`, o.repoRoot, env, memoryFile, o.log));
+  }
+  try {
+    // One after the other: the first creates the schema and the shard map.
+    for (const p of procs) await p.spawn();
+  } catch (e) {
+    await Promise.all(procs.map((p) => p.kill('SIGKILL')));
+    rmSync(memDir, { recursive: true, force: true });
+    await cleanup(o, namespace, count > 1).catch(() => undefined);
+    throw e;
+  }
+  const first = procs[0]!;
+  const wsUrls = procs.map((p) => `${p.httpUrl.replace('http:', 'ws:')}/ws`);
 
   return {
-    wsUrl: `ws://127.0.0.1:${port}/ws`,
-    httpUrl,
+    wsUrl: wsUrls[0]!,
+    wsUrls,
+    httpUrl: first.httpUrl,
     secret,
     adminToken,
     transport: o.transport,
+    nodes: count,
     get pid() {
-      return child?.pid;
+      return first.child?.pid;
     },
-    publish: (stream, data) => publishVia(httpUrl, adminToken, stream, data),
-    settledRss: async (maxMs) => {
+    // Through the last node: in a cluster it stays up while `restart` takes the first one down.
+    publish: (stream, data) => publishVia(procs.at(-1)!.httpUrl, adminToken, stream, data),
+    settledRss: async (maxMs, stableMs = 0) => {
+      // Summed over the nodes. Settled: each node's young generation back under 2 MB on two
+      // readings in a row (pages the reducer gave back leave RSS a moment later), and the sum
+      // within 1 MB over the last `stableMs` (other isolates, such as tsx's module-loader
+      // thread, give their memory back on their own schedule).
       const end = Date.now() + maxMs;
-      let small = 0;
+      const small = procs.map(() => 0);
+      const history: { at: number; rss: number }[] = [];
+      const startedAt = Date.now();
       for (;;) {
-        const pid = child?.pid;
-        if (pid === undefined) return undefined;
-        child?.kill('SIGUSR2');
-        await sleep(1000);
-        const lines = existsSync(memoryFile) ? readFileSync(memoryFile, 'utf8').trim().split('\n') : [];
-        const last = lines.at(-1);
-        const newSpace = last ? Number((JSON.parse(last) as { newSpace?: number }).newSpace ?? 0) : 0;
-        // Pages the reducer gave back leave RSS a moment later: two small readings in a row.
-        small = newSpace <= 2 * 1024 * 1024 ? small + 1 : 0;
-        const rss = rssBytes(pid);
-        if (small >= 2) return { rss, newSpace, settled: true };
-        if (Date.now() > end) return { rss, newSpace, settled: false };
+        const readings = await Promise.all(procs.map((p) => p.gcReading()));
+        if (readings.some((r) => r === undefined)) return undefined;
+        let rss = 0;
+        let newSpace = 0;
+        readings.forEach((r, i) => {
+          rss += r!.rss;
+          newSpace += r!.newSpace;
+          small[i] = r!.newSpace <= 2 * 1024 * 1024 ? small[i]! + 1 : 0;
+        });
+        const now = Date.now();
+        history.push({ at: now, rss });
+        const window = history.filter((h) => h.at >= now - stableMs);
+        const stable =
+          now - startedAt >= stableMs &&
+          Math.max(...window.map((h) => h.rss)) - Math.min(...window.map((h) => h.rss)) <= 1024 * 1024;
+        if (small.every((n) => n >= 2) && stable) return { rss, newSpace, settled: true };
+        if (now > end) return { rss, newSpace, settled: false };
       }
     },
     restart: async (signal, onDown) => {
-      await kill(signal);
+      await first.kill(signal);
       onDown?.();
-      await spawnNode();
+      await first.spawn();
     },
     stop: async () => {
-      await kill('SIGTERM');
+      await Promise.all(procs.map((p) => p.kill('SIGTERM')));
       rmSync(memDir, { recursive: true, force: true });
-      await cleanup().catch((e: unknown) =>
+      await cleanup(o, namespace, count > 1).catch((e: unknown) =>
         o.log(`cleanup of namespace ${namespace} failed: ${e instanceof Error ? e.message : String(e)}`),
       );
     },
   };
+}
+
+/** Drops what a run left: the schema, the Redis keys, and (cluster) the JetStream streams of the namespace. */
+async function cleanup(o: NodeOptions, namespace: string, cluster: boolean): Promise<void> {
+  // Imported here: only a runner that started a node needs them (they come with @shutter/server).
+  const { default: pg } = await import('pg');
+  const { Redis } = await import('ioredis');
+  const db = new pg.Client({ connectionString: o.databaseUrl });
+  try {
+    await db.connect();
+    await db.query(`DROP SCHEMA IF EXISTS "${namespace}" CASCADE`);
+  } finally {
+    await db.end().catch(() => undefined);
+  }
+  const redis = new Redis(o.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2 });
+  try {
+    await redis.connect();
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${namespace}*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length) await redis.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+  if (!cluster) return;
+  const { connect } = await import('@nats-io/transport-node');
+  const { jetstreamManager } = await import('@nats-io/jetstream');
+  const nc = await connect({ servers: o.natsUrl });
+  try {
+    const jsm = await jetstreamManager(nc);
+    // Job queues are streams named <namespace>_<queue>; the shard map is the KV bucket <namespace>_shards.
+    for await (const si of jsm.streams.list()) {
+      const name = si.config.name;
+      if (name.startsWith(`${namespace}_`) || name.startsWith(`KV_${namespace}_`))
+        await jsm.streams.delete(name);
+    }
+  } finally {
+    await nc.close();
+  }
 }

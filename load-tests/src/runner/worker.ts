@@ -79,7 +79,7 @@ function makeVu(p: WorkerPlan, id: number): Vu<unknown, Record<string, unknown>>
     token,
     client: (o = {}): ShutterClient =>
       createClient({
-        url: p.target.wsUrl,
+        url: p.target.wsUrls[(id - 1) % p.target.wsUrls.length] ?? p.target.wsUrl,
         token: token(o.sub),
         codec: o.codec ?? 'msgpack',
         WebSocket: boundWebSocket(localAddress),
@@ -137,6 +137,7 @@ async function start(p: WorkerPlan): Promise<void> {
         vu.state = {};
       },
       abortAll: () => stopAll.abort(),
+      isStopped: () => stopAll.signal.aborted,
       dropped: () => dropped.add(),
       setActive: (n) => {
         active = n;

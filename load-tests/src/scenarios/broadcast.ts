@@ -101,7 +101,7 @@ export default defineScenario<{
         rate: p.eventsPerSecond,
         maxSeconds: p.maxSeconds,
         pauseScale: ctx.smoke ? 0.2 : 1,
-        settleMs: p.sockets >= 1000 ? 30_000 : 0,
+        settleMs: p.sockets >= 1000 ? 90_000 : 0,
         check: (n, ok, detail) => ctx.check(n, ok, detail),
         log: ctx.log,
       });

@@ -4,14 +4,14 @@ import { mintHs256 } from '../fanout/jwt.js';
 import type { RunnerContext } from '../runner/scenario.js';
 
 /**
- * Connects `n` SDK clients from the runner, then closes them: the node's
+ * Connects `n` SDK clients from the runner (spread over the nodes), then closes them: the nodes'
  * socket paths are compiled and its lazy modules loaded before anything is
  * measured (the fan-out benchmark's warm-up, on the SDK).
  */
 export async function warmUp(ctx: RunnerContext<never>, n: number): Promise<void> {
   const clients = Array.from({ length: n }, (_, i) =>
     createClient({
-      url: ctx.target.wsUrl,
+      url: ctx.target.wsUrls[i % ctx.target.wsUrls.length] ?? ctx.target.wsUrl,
       token: mintHs256(ctx.target.secret, `warmup${i}`, 600),
       WebSocket: WebSocket as never,
     }),

@@ -52,7 +52,8 @@ function charts(r: RunResult): string {
   const out: string[] = [];
   for (const [name, pts] of Object.entries(r.timeline)) {
     const s = r.metrics[name];
-    if (!s || pts.length < 1) continue;
+    // A value set once (a gauge the runner measured at one moment) is in the tables, not a chart.
+    if (!s || pts.length < 2) continue;
     if (s.type === 'trend') {
       const q = (k: 'p50' | 'p95' | 'p99' | 'max') =>
         pts.map((p: Point) => ({ t: p.t, v: p.q?.[k] ?? Number.NaN }));
