@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { createClient, type ShutterClient, type WebSocketConstructor } from '@shutter/client-sdk';
 import WebSocket from 'ws';
 import { mintHs256 } from '../fanout/jwt.js';
@@ -16,6 +17,8 @@ const metrics = new Metrics(() => plan?.t0 ?? Date.now());
 const signals = new Map<string, unknown>();
 const waiters = new Map<string, ((v: unknown) => void)[]>();
 const stopAll = new AbortController();
+// Every sleeping or waiting VU listens for the stop: thousands, by design.
+setMaxListeners(0, stopAll.signal);
 const errors: string[] = [];
 let errorsSeen = 0;
 let active = 0;
