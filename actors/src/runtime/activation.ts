@@ -102,6 +102,7 @@ export class Activation extends DurableState implements TurnHost {
     const now = Date.now(); // once per pass: a clock read per message costs more than a stale one
     while (this.status === 'active' && (reentrant || this.running === 0)) {
       if (this.careful && (this.writing || this.dirty)) break; // afterWrite() resumes
+      if (this.looking) break; // one key lookup at a time; it resumes the mailbox when answered
       const d = this.take();
       if (!d) break;
       if (d.done) continue;
@@ -186,7 +187,7 @@ export class Activation extends DurableState implements TurnHost {
     c.keyLookups += want.size;
     try {
       const found = await this.rt.store.lookupKeys(this.def.name, this.id, [...want.keys()]);
-      if (this.status === 'dead') return;
+      if (this.status === 'dead' || this.looked !== next) return;
       for (const k of want.keys()) {
         next.set(k, found.has(k) ? { found: true, reply: found.get(k) } : { found: false });
       }

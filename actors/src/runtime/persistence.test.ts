@@ -224,6 +224,37 @@ describe('idempotency', () => {
     expect(await p.ask({ type: 'get' })).toBe(1);
   });
 
+  it('keeps answering while keyed messages arrive during a key lookup (one lookup at a time, no livelock)', async () => {
+    const inner = new MemoryStateStore();
+    const first = make(inner);
+    const old = [...Array(200).keys()].map(() => uuidv7());
+    const ref = (s: ActorSystem) => s.ref(Photo, 'busy');
+    for (let i = 0; i < old.length; i += 50)
+      await Promise.all(
+        old.slice(i, i + 50).map((k) => ref(first).ask({ type: 'like' }, { idempotencyKey: k })),
+      );
+    await first.stop();
+    // A new activation (another system, as after a move) whose key lookups take a while.
+    const slow: MemoryStateStore = Object.assign(Object.create(inner) as MemoryStateStore, {
+      lookupKeys: async (t: string, id: string, keys: readonly string[]) => {
+        await new Promise((r) => setTimeout(r, 5));
+        return inner.lookupKeys(t, id, keys);
+      },
+    });
+    const next = make(slow, undefined, 60_000, 8);
+    // Retries of every old key and 100 new ones, arriving in waves while lookups are in flight.
+    const fresh = [...Array(100).keys()].map(() => uuidv7());
+    const all = [...old, ...fresh].sort(() => Math.random() - 0.5);
+    const asks: Promise<unknown>[] = [];
+    for (let i = 0; i < all.length; i += 5) {
+      for (const k of all.slice(i, i + 5)) asks.push(ref(next).ask({ type: 'like' }, { idempotencyKey: k }));
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    await Promise.all(asks);
+    expect(await ref(next).ask({ type: 'get' })).toBe(300);
+    expect(next.stats().keyLookupBatches).toBeLessThan(100);
+  });
+
   it('prunes keys older than the window from the store, in bounded statements', async () => {
     const store = new MemoryStateStore();
     const sys = make(store, undefined, 10_000, 3);
