@@ -12,12 +12,17 @@ import {
 import { hardenMsgpackDecoding } from '@shutter/protocol';
 import { Redis } from 'ioredis';
 import { timeBusRequests } from './adapters/bus-timing.js';
+import { LocalBlobStore } from './adapters/local-blob-store.js';
 import { NatsBus } from './adapters/nats-bus.js';
+import { NatsJobQueue } from './adapters/nats-job-queue.js';
 import { NatsShardMapStore } from './adapters/nats-shard-map.js';
 import { RedisStreamLog } from './adapters/redis-stream-log.js';
+import { S3BlobStore } from './adapters/s3-blob-store.js';
+import { SqlJobQueue } from './adapters/sql-job-queue.js';
 import { SqlStateStore, stateStoreMigrations } from './adapters/sql-state-store.js';
 import { bearerAuthenticator } from './auth/bearer.js';
 import { devSecret, HsMinter, JwtVerifier, type TokenMinter } from './auth/tokens.js';
+import type { BlobStore } from './blobs/blob-store.js';
 import { mountOperationRoutes } from './capabilities/http-routes.js';
 import { MemoryIdempotencyStore } from './capabilities/idempotency.js';
 import { capabilities } from './capabilities/index.js';
@@ -34,7 +39,10 @@ import { withCors } from './http/cors.js';
 import { httpFront } from './http/http-front.js';
 import { announceOperatorAccess, mountMetrics } from './http/operator-access.js';
 import { HttpRouter } from './http/router.js';
+import type { JobQueue, JobQueueOptions } from './jobs/index.js';
 import { actorErrorKey, createLogger, DedupLog, type Logger } from './log.js';
+import { mountRoutes, type RouteSpec } from './media/routes.js';
+import { createMediaRoutes } from './media/serve/media-routes.js';
 import { startMedia } from './media/start-media.js';
 import { Metrics } from './metrics.js';
 import { migrate, PgliteSql, PgSql, type Sql } from './sql/index.js';
@@ -69,16 +77,44 @@ export interface NodeOptions {
   authorize?: SubscribeAuthorizer;
 }
 
+type Closer = () => Promise<void>;
+
 /**
  * The composition root of one node: the only place that knows which
- * adapter stands behind each port. Embedded defaults for every empty setting.
+ * adapter stands behind each port (bus, relational store, actor state and
+ * placement, stream history, object store, job queues, token verifier).
+ * Embedded defaults for every empty setting. A start that fails half-way
+ * closes what it had opened, in reverse, before the error propagates.
  */
 export async function startNode(config: Config, options: NodeOptions = {}): Promise<ShutterNode> {
   hardenMsgpackDecoding();
+  const log = options.logger ?? createLogger(config.services.logLevel, config.gateway.nodeId);
+  /** Everything opened so far, in order: what a failed start closes, in reverse. */
+  const opened: Closer[] = [];
+  try {
+    return await assemble(config, log, options, opened);
+  } catch (err) {
+    log.error({ err }, 'start failed; closing what was opened');
+    for (const close of opened.reverse())
+      await close().catch((e: unknown) => log.warn({ err: e }, 'close after a failed start failed'));
+    throw err;
+  }
+}
+
+async function assemble(
+  config: Config,
+  log: Logger,
+  options: NodeOptions,
+  opened: Closer[],
+): Promise<ShutterNode> {
   const g = config.gateway;
   const s = config.services;
-  const log = options.logger ?? createLogger(s.logLevel, g.nodeId);
-  const closers: (() => Promise<void>)[] = [];
+  /** Services closed at shutdown, in reverse, after the gateway and the actors stopped. */
+  const closers: Closer[] = [];
+  const own = (close: Closer) => {
+    closers.push(close);
+    opened.push(close);
+  };
 
   let nc: NatsConnection | undefined;
   if (s.natsUrl) {
@@ -90,10 +126,10 @@ export async function startNode(config: Config, options: NodeOptions = {}): Prom
     });
   }
   const bus: Bus = nc ? new NatsBus(nc, s.namespace) : new MemoryBus();
-  closers.push(() => bus.close());
+  own(() => bus.close());
 
   const sql = await openSql(config);
-  closers.push(() => sql.close());
+  own(() => sql.close());
   await migrate(sql, [...stateStoreMigrations]);
 
   const c = config.actors;
@@ -127,19 +163,24 @@ export async function startNode(config: Config, options: NodeOptions = {}): Prom
     // Identical failures (a request retried many times a second) log once per window, counted.
     onError: (err, ctx) => actorLog.error(actorErrorKey(err, ctx), { err, ...ctx }, 'actor error'),
   }).register(CounterActor);
-  if (cluster) await cluster.start(actors);
+  opened.push(() => actors.stop());
+  if (cluster) {
+    const cl = cluster;
+    opened.push(() => cl.stop());
+    await cl.start(actors);
+  }
 
   const logOptions = { maxEvents: g.historySize, ttlSeconds: g.historyTtlSeconds };
   let streamLog: StreamLog;
   if (s.redisUrl) {
     const redis = new Redis(s.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2 });
+    own(async () => {
+      await redis.quit().catch(() => redis.disconnect());
+    });
     await redis.connect();
     streamLog = new RedisStreamLog(redis, s.namespace, logOptions);
-    closers.push(async () => {
-      await redis.quit();
-    });
   } else streamLog = new MemoryStreamLog(logOptions);
-  closers.push(() => streamLog.close());
+  own(() => streamLog.close());
 
   const a = config.auth;
   const secret = a.jwtSecret
@@ -162,7 +203,7 @@ export async function startNode(config: Config, options: NodeOptions = {}): Prom
     keepAliveMs: Math.max(250, Math.min(60_000, (g.historyTtlSeconds * 1000) / 3)),
     onError: (err, stream) => log.warn({ err, stream }, 'stream catch-up from the history failed'),
   });
-  closers.push(async () => hub.close());
+  own(async () => hub.close());
   const operations = new OperationRegistry(capabilities, {
     ports: { nodeId: g.nodeId, actors, log, askTimeoutMs: c.askTimeoutMs, now: Date.now },
     // Same-node retries and the `conflict` check; the actors' key table is what lasts the window.
@@ -211,7 +252,7 @@ export async function startNode(config: Config, options: NodeOptions = {}): Prom
   let ready = false;
   const router = new HttpRouter(log, g.exposeErrors);
   const metricsEndpoint = await mountMetrics(router, metrics, config, log);
-  closers.push(() => metricsEndpoint.close());
+  own(() => metricsEndpoint.close());
   mountCoreRoutes(router, {
     isReady: () => ready,
     minter,
@@ -226,17 +267,25 @@ export async function startNode(config: Config, options: NodeOptions = {}): Prom
   });
   mountOpenApi(router, operations);
 
+  // The object store and the work queues: general ports the media path is the first user of.
+  const blobs = openBlobStore(config);
+  mountRoutes(router, blobs.routes);
+  const openQueue = <P>(name: string, options: Partial<JobQueueOptions>): Promise<JobQueue<P>> =>
+    nc
+      ? NatsJobQueue.open<P>(nc, `${s.namespace}_${name}`, options)
+      : Promise.resolve(new SqlJobQueue<P>(sql, name, options));
   const media = await startMedia({
     config,
     sql,
-    nc,
+    blobs: blobs.store,
+    openQueue,
     publisher: hub,
     verifier,
     router,
     log,
     registry: metrics.registry,
   });
-  closers.push(() => media.stop());
+  own(() => media.stop());
 
   const limits = {
     // Engines cut far-oversized frames themselves (1009); between the documented
@@ -248,7 +297,6 @@ export async function startNode(config: Config, options: NodeOptions = {}): Prom
     upgradeTimeoutMs: g.upgradeTimeoutMs,
     bodyTimeoutMs: g.httpBodyTimeoutMs,
     sendTimeoutMs: g.httpSendTimeoutMs,
-    sendTimeoutMs: g.httpSendTimeoutMs,
   };
   const hooks = gateway.hooks(
     httpFront(
@@ -258,6 +306,7 @@ export async function startNode(config: Config, options: NodeOptions = {}): Prom
   );
   engine = g.transport === 'uws' ? new UwsEngineImpl(hooks, limits) : new WsEngineImpl(hooks, limits);
   gateway.start(engine);
+  opened.push(() => gateway.close());
   const port = await engine.listen(g.host, g.port);
   ready = true;
   const host = g.host === '0.0.0.0' || g.host === '::' ? '127.0.0.1' : g.host;
@@ -313,6 +362,35 @@ export async function startNode(config: Config, options: NodeOptions = {}): Prom
       return shuttingDown;
     },
   };
+}
+
+/**
+ * The object store the configuration names: S3 (or compatible) when
+ * S3_ENDPOINT is set, otherwise a directory under DATA_DIR/media that this
+ * node serves itself (`routes`: signed GET/PUT under /media/…).
+ */
+function openBlobStore(config: Config): { store: BlobStore; routes: RouteSpec[] } {
+  const m = config.media;
+  if (m.s3Endpoint) {
+    const store = new S3BlobStore({
+      bucket: m.s3Bucket,
+      endpoint: m.s3Endpoint,
+      region: m.s3Region,
+      forcePathStyle: m.s3ForcePathStyle,
+      ...(m.s3AccessKeyId
+        ? { credentials: { accessKeyId: m.s3AccessKeyId, secretAccessKey: m.s3SecretAccessKey } }
+        : {}),
+    });
+    return { store, routes: [] };
+  }
+  const store = new LocalBlobStore({
+    root: join(config.services.dataDir, 'media'),
+    // Without a configured secret, URLs die with the process: fine for the
+    // embedded single node, which is the only user of the local store.
+    signingSecret: m.signingSecret || randomBytes(32),
+    ...(m.publicUrl ? { publicUrl: m.publicUrl } : {}),
+  });
+  return { store, routes: createMediaRoutes({ store }) };
 }
 
 async function openSql(config: Config): Promise<Sql> {

@@ -7,7 +7,7 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import sharp from 'sharp';
 import { afterEach, describe, expect, it } from 'vitest';
-import { LocalBlobStore } from '../src/media/store/local-blob-store.js';
+import { LocalBlobStore } from '../src/adapters/local-blob-store.js';
 import type { ShutterNode } from '../src/node.js';
 import { RawClient } from './helpers/raw-client.js';
 import { devToken, startTestNode, TRANSPORTS, wsUrl } from './helpers/test-node.js';

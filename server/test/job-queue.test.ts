@@ -1,8 +1,8 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll } from 'vitest';
-import { jobQueueContract } from '../src/media/jobs/job-queue-contract.js';
-import { NatsJobQueue } from '../src/media/jobs/nats-job-queue.js';
-import { jobQueueMigrations, SqlJobQueue } from '../src/media/jobs/sql-job-queue.js';
+import { NatsJobQueue } from '../src/adapters/nats-job-queue.js';
+import { jobQueueMigrations, SqlJobQueue } from '../src/adapters/sql-job-queue.js';
+import { jobQueueContract } from '../src/jobs/job-queue-contract.js';
 import { migrate, PgliteSql, PgSql } from '../src/sql/index.js';
 import { natsUrl, postgresUrl, uniqueName } from './services.js';
 

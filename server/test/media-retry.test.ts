@@ -1,8 +1,8 @@
 import { networkInterfaces } from 'node:os';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { LocalBlobStore } from '../src/adapters/local-blob-store.js';
 import { createMediaService, type JobQueue, type MediaJob } from '../src/media/index.js';
-import { LocalBlobStore } from '../src/media/store/local-blob-store.js';
 import type { ShutterNode } from '../src/node.js';
 import { MediaHarness } from './fixtures/media-harness.js';
 import { RawClient } from './helpers/raw-client.js';

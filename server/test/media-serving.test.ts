@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LocalBlobStore } from '../src/media/store/local-blob-store.js';
+import { LocalBlobStore } from '../src/adapters/local-blob-store.js';
 import type { ShutterNode } from '../src/node.js';
 import { devToken, startTestNode, TRANSPORTS } from './helpers/test-node.js';
 

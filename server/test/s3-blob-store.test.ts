@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { blobStoreContract } from '../src/media/store/blob-store-contract.js';
-import type { S3BlobStore } from '../src/media/store/s3-blob-store.js';
+import type { S3BlobStore } from '../src/adapters/s3-blob-store.js';
+import { blobStoreContract } from '../src/blobs/blob-store-contract.js';
 import { startS3rver } from './s3rver.js';
 import { uniqueName } from './services.js';
 
@@ -40,7 +40,7 @@ it('S3BlobStore: abort is issued as AbortMultipartUpload; s3rver refuses it with
 });
 
 it('S3BlobStore: ensureBucket creates a missing bucket and is idempotent', async () => {
-  const { S3BlobStore } = await import('../src/media/store/s3-blob-store.js');
+  const { S3BlobStore } = await import('../src/adapters/s3-blob-store.js');
   const other = new S3BlobStore({
     bucket: `b-${Date.now().toString(36)}`,
     endpoint: s3.endpoint,

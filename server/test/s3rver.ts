@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import S3rver from 's3rver';
-import { S3BlobStore } from '../src/media/store/s3-blob-store.js';
+import { S3BlobStore } from '../src/adapters/s3-blob-store.js';
 
 /** s3rver (an S3 imitation from npm) as a real HTTP endpoint on 127.0.0.1, port 0, in its own directory. */
 export async function startS3rver(bucket = 'shutter-test'): Promise<{

@@ -1,6 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ShutterError } from '@shutter/protocol';
+import { LocalBlobStore } from '../src/adapters/local-blob-store.js';
+import type { BlobStore } from '../src/blobs/blob-store.js';
 import { mediaSettings } from '../src/config/media.js';
 import { parseSettings } from '../src/config/settings.js';
 import { nodeHttpHandler } from '../src/http/node-http.js';
@@ -8,7 +10,8 @@ import { HttpRouter } from '../src/http/router.js';
 import type { HttpRequest } from '../src/http/types.js';
 import { silentLogger } from '../src/log.js';
 import type { MediaIngest } from '../src/media/ingest.js';
-import type { BlobStore } from '../src/media/store/blob-store.js';
+import { mountRoutes } from '../src/media/routes.js';
+import { createMediaRoutes } from '../src/media/serve/media-routes.js';
 import {
   createUploadRoutes,
   type UploadLimits,
@@ -95,6 +98,8 @@ export async function startUploadNode(opts: {
   });
   const router = new HttpRouter(log, true);
   uploads.mount(router);
+  // A local store is served by this process (node.ts does the same when it chooses one).
+  if (opts.store instanceof LocalBlobStore) mountRoutes(router, createMediaRoutes({ store: opts.store }));
   const server: Server = createServer(nodeHttpHandler((req, res) => router.handle(req, res)));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return {

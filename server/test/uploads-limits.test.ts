@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { LocalBlobStore } from '../src/media/store/local-blob-store.js';
+import { LocalBlobStore } from '../src/adapters/local-blob-store.js';
 import type { UploadView } from '../src/media/uploads/index.js';
 import type { Sql } from '../src/sql/index.js';
 import { client, startUploadNode, type UploadNode, uploadSchema } from './upload-harness.js';

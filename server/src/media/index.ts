@@ -1,17 +1,22 @@
 // Media processing (records, jobs, pipeline, worker).
+
+export { LocalBlobStore, type LocalBlobStoreOptions } from '../adapters/local-blob-store.js';
+export { NatsJobQueue } from '../adapters/nats-job-queue.js';
+export { S3BlobStore, type S3BlobStoreOptions } from '../adapters/s3-blob-store.js';
+export { jobQueueMigrations, SqlJobQueue } from '../adapters/sql-job-queue.js';
+// Object store and upload paths.
+export type {
+  BlobInfo,
+  BlobObject,
+  BlobPutMeta,
+  BlobStore,
+  ByteRange,
+  CompletedPart,
+  PresignedRequest,
+} from '../blobs/blob-store.js';
+export type { Job, JobQueue, JobQueueOptions, JobState } from '../jobs/index.js';
 export { type MediaEvent, type MediaStage, mediaStream } from './events.js';
 export type { MediaIngest } from './ingest.js';
-export {
-  createJobQueue,
-  type Job,
-  type JobQueue,
-  type JobQueueBackend,
-  type JobQueueOptions,
-  type JobState,
-  jobQueueMigrations,
-  NatsJobQueue,
-  SqlJobQueue,
-} from './jobs/index.js';
 export {
   type MediaItem,
   MediaRecords,
@@ -38,19 +43,6 @@ export {
 } from './processing/worker.js';
 export { mountRoutes, type RouteSpec } from './routes.js';
 export { createMediaRoutes, type MediaRoutesOptions } from './serve/media-routes.js';
-// Object store and upload paths.
-export type {
-  BlobInfo,
-  BlobObject,
-  BlobPutMeta,
-  BlobStore,
-  ByteRange,
-  CompletedPart,
-  PresignedRequest,
-} from './store/blob-store.js';
-export { createBlobStore } from './store/create-blob-store.js';
-export { LocalBlobStore, type LocalBlobStoreOptions } from './store/local-blob-store.js';
-export { S3BlobStore, type S3BlobStoreOptions } from './store/s3-blob-store.js';
 export {
   createUploadRoutes,
   type UploadLimits,

@@ -1,13 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { ShutterError } from '@shutter/protocol';
+import type { BlobStore } from '../blobs/blob-store.js';
+import type { JobQueue } from '../jobs/job-queue.js';
 import type { Logger } from '../log.js';
 import type { Sql } from '../sql/index.js';
 import type { StreamPublisher } from '../streams/publisher.js';
 import { MediaEvents } from './events.js';
 import type { MediaIngest } from './ingest.js';
-import type { JobQueue } from './jobs/job-queue.js';
 import { type MediaItem, MediaRecords } from './media-records.js';
-import type { BlobStore } from './store/blob-store.js';
 
 /** What media processing needs of the object store. */
 export type MediaBlobs = Pick<BlobStore, 'get' | 'put' | 'delete'>;

@@ -1,27 +1,28 @@
-import type { NatsConnection } from '@nats-io/transport-node';
 import { ShutterError } from '@shutter/protocol';
 import { Histogram, type Registry } from 'prom-client';
 import { bearerAuthenticator } from '../auth/bearer.js';
 import type { TokenVerifier } from '../auth/tokens.js';
+import type { BlobStore } from '../blobs/blob-store.js';
 import type { Config } from '../config/index.js';
 import type { HttpRouter } from '../http/router.js';
+import type { JobQueue, JobQueueOptions } from '../jobs/index.js';
 import type { Logger } from '../log.js';
 import { migrate, type Sql } from '../sql/index.js';
 import type { StreamPublisher } from '../streams/publisher.js';
 import { mediaAdminRoutes } from './admin-routes.js';
-import { createJobQueue } from './jobs/index.js';
 import { createMediaService, type MediaJob, type MediaService } from './media-service.js';
 import { MEDIA_QUEUE, mediaProcessingMigrations, mediaProcessingOptions } from './processing/options.js';
 import { startProcessingWorker } from './processing/worker.js';
 import { mountRoutes } from './routes.js';
-import { createBlobStore } from './store/create-blob-store.js';
 import { createUploadRoutes, uploadMigrations } from './uploads/index.js';
 
 export interface MediaDeps {
   config: Config;
   sql: Sql;
-  /** Present in a cluster: processing jobs go to a JetStream work queue shared by every node. */
-  nc: NatsConnection | undefined;
+  /** The object store the composition root chose. */
+  blobs: BlobStore;
+  /** Opens a named work queue on the backend the composition root chose (JetStream in a cluster, SQL otherwise). */
+  openQueue: <P>(name: string, options: Partial<JobQueueOptions>) => Promise<JobQueue<P>>;
   publisher: StreamPublisher;
   verifier: TokenVerifier;
   router: HttpRouter;
@@ -43,13 +44,9 @@ export interface Media {
 export async function startMedia(deps: MediaDeps): Promise<Media> {
   const { config, sql, log } = deps;
   await migrate(sql, [...uploadMigrations, ...mediaProcessingMigrations]);
-  const store = createBlobStore(config);
+  const store = deps.blobs;
   const options = mediaProcessingOptions(config.media);
-  const queue = await createJobQueue<MediaJob>(
-    deps.nc ? { kind: 'nats', nc: deps.nc } : { kind: 'sql', sql },
-    deps.nc ? `${config.services.namespace}_${MEDIA_QUEUE}` : MEDIA_QUEUE,
-    options.queue,
-  );
+  const queue = await deps.openQueue<MediaJob>(MEDIA_QUEUE, options.queue);
   const service = createMediaService({ sql, blobs: store, queue, publisher: deps.publisher, log });
   const authenticate = bearerAuthenticator(deps.verifier);
   const uploads = createUploadRoutes({ sql, store, ingest: service, log, media: config.media, authenticate });

@@ -1,7 +1,7 @@
+import { jobQueueMigrations } from '../../adapters/sql-job-queue.js';
 import type { Config } from '../../config/index.js';
+import type { JobQueueOptions } from '../../jobs/job-queue.js';
 import type { Migration } from '../../sql/index.js';
-import type { JobQueueOptions } from '../jobs/job-queue.js';
-import { jobQueueMigrations } from '../jobs/sql-job-queue.js';
 import { mediaMigrations } from '../media-records.js';
 import type { ProcessingWorkerDeps } from './worker.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { backoffDelay, defaultJobQueueOptions } from '../jobs/job-queue.js';
+import { backoffDelay, defaultJobQueueOptions } from '../../jobs/job-queue.js';
 import { ACCEPTED_TYPES, sniff } from './sniff.js';
 
 const bytes = (...parts: (number[] | string)[]) =>

@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
+import type { Job, JobConsumer, JobQueue } from '../../jobs/job-queue.js';
 import type { Logger } from '../../log.js';
 import type { Sql } from '../../sql/index.js';
 import type { StreamPublisher } from '../../streams/publisher.js';
 import { MediaEvents, type MediaStage } from '../events.js';
-import type { Job, JobConsumer, JobQueue } from '../jobs/job-queue.js';
 import { type MediaItem, MediaRecords, type MediaVariant, originalKeyOf } from '../media-records.js';
 import { deleteQuietly, type MediaBlobs, type MediaJob } from '../media-service.js';
 import { MediaRefused } from './errors.js';

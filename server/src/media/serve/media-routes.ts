@@ -1,11 +1,11 @@
 import { ShutterError } from '@shutter/protocol';
+import type { LocalBlobStore } from '../../adapters/local-blob-store.js';
+import type { BlobInfo } from '../../blobs/blob-store.js';
+import { assertKey, isContentAddressed } from '../../blobs/keys.js';
+import { sizeMismatch } from '../../blobs/meter.js';
+import { UrlSigner } from '../../blobs/url-signer.js';
 import type { HttpRequest, HttpResponse } from '../../http/types.js';
 import { keyPatterns, type RouteSpec } from '../routes.js';
-import type { BlobInfo } from '../store/blob-store.js';
-import { assertKey, isContentAddressed } from '../store/keys.js';
-import type { LocalBlobStore } from '../store/local-blob-store.js';
-import { sizeMismatch } from '../store/meter.js';
-import { UrlSigner } from '../store/url-signer.js';
 import { etagMatches, parseRange } from './range.js';
 
 export interface MediaRoutesOptions {

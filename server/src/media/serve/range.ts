@@ -1,4 +1,4 @@
-import type { ByteRange } from '../store/blob-store.js';
+import type { ByteRange } from '../../blobs/blob-store.js';
 
 /**
  * Parses a `Range` header against an object of `size` bytes. Returns the one

@@ -1,6 +1,6 @@
 import { ShutterError } from '@shutter/protocol';
+import type { BlobInfo, BlobStore } from '../../blobs/blob-store.js';
 import type { MediaIngest } from '../ingest.js';
-import type { BlobInfo, BlobStore } from '../store/blob-store.js';
 import type { UploadRecord, UploadRepo } from './upload-repo.js';
 
 export type IngestResult = Awaited<ReturnType<MediaIngest['ingest']>>;

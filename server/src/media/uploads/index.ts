@@ -1,3 +1,4 @@
+import type { BlobStore } from '../../blobs/blob-store.js';
 import type { Config } from '../../config/index.js';
 import type { HttpRouter } from '../../http/router.js';
 import type { HttpRequest } from '../../http/types.js';
@@ -5,9 +6,6 @@ import type { Logger } from '../../log.js';
 import type { Sql } from '../../sql/index.js';
 import type { MediaIngest } from '../ingest.js';
 import { mountRoutes, type RouteSpec } from '../routes.js';
-import { createMediaRoutes } from '../serve/media-routes.js';
-import type { BlobStore } from '../store/blob-store.js';
-import { LocalBlobStore } from '../store/local-blob-store.js';
 import { UploadSweeper } from './sweeper.js';
 import { type UploadLimits, uploadLimitsFrom } from './upload-limits.js';
 import { UploadRepo } from './upload-repo.js';
@@ -29,7 +27,7 @@ export interface UploadRoutesDeps {
 }
 
 export interface UploadRoutes {
-  /** /v1/uploads/…, plus /media/<key> when the store is local. */
+  /** /v1/uploads/… (a local store's /media/<key> routes are mounted by whoever chose that store). */
   routes: RouteSpec[];
   mount(router: HttpRouter): void;
   service: UploadService;
@@ -55,7 +53,6 @@ export function createUploadRoutes(deps: UploadRoutesDeps): UploadRoutes {
     authenticate: deps.authenticate,
     ...(deps.media.publicUrl ? { publicUrl: deps.media.publicUrl } : {}),
   });
-  if (deps.store instanceof LocalBlobStore) routes.push(...createMediaRoutes({ store: deps.store }));
   const sweeper = new UploadSweeper(service, repo, deps.log, { intervalMs: deps.media.sweepIntervalMs });
   return { routes, mount: (router) => mountRoutes(router, routes), service, sweeper };
 }

@@ -1,9 +1,9 @@
 import { ShutterError } from '@shutter/protocol';
+import type { PresignedRequest } from '../../blobs/blob-store.js';
 import { parseJsonObject } from '../../http/json-body.js';
 import type { HttpRequest, HttpResponse } from '../../http/types.js';
 import type { Logger } from '../../log.js';
 import type { RouteSpec } from '../routes.js';
-import type { PresignedRequest } from '../store/blob-store.js';
 import type { UploadService } from './upload-service.js';
 
 export interface UploadHttpDeps {

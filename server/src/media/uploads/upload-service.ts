@@ -1,9 +1,9 @@
 import { ShutterError } from '@shutter/protocol';
+import type { BlobStore, PresignedRequest } from '../../blobs/blob-store.js';
+import { assertPartNumber } from '../../blobs/keys.js';
+import { ByteMeter } from '../../blobs/meter.js';
 import type { Logger } from '../../log.js';
 import type { MediaIngest } from '../ingest.js';
-import type { BlobStore, PresignedRequest } from '../store/blob-store.js';
-import { assertPartNumber } from '../store/keys.js';
-import { ByteMeter } from '../store/meter.js';
 import { completeUpload, type IngestResult } from './complete.js';
 import { partLength, planParts, type UploadLimits } from './upload-limits.js';
 import type { UploadPart, UploadRecord, UploadRepo } from './upload-repo.js';

@@ -3,7 +3,7 @@ import { createWriteStream } from 'node:fs';
 import { mkdir, open, readFile, rename, rmdir, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { ByteMeter, type MeterLimits } from './meter.js';
+import { ByteMeter, type MeterLimits } from '../blobs/meter.js';
 
 /** What the local store keeps beside each object (its commit point, see `ObjectFiles`). */
 export interface ObjectMeta {

@@ -10,10 +10,10 @@ import type {
   ByteRange,
   CompletedPart,
   PresignedRequest,
-} from './blob-store.js';
-import { assertKey, assertPartNumber, clampRange } from './keys.js';
+} from '../blobs/blob-store.js';
+import { assertKey, assertPartNumber, clampRange } from '../blobs/keys.js';
+import { type SignedGrant, UrlSigner } from '../blobs/url-signer.js';
 import { isNotFound, ObjectFiles, type ObjectMeta } from './local-files.js';
-import { type SignedGrant, UrlSigner } from './url-signer.js';
 
 export interface LocalBlobStoreOptions {
   /** Directory of the store (DATA_DIR/media). */

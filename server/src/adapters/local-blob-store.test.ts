@@ -4,12 +4,12 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { nodeHttpHandler } from '../../http/node-http.js';
-import { HttpRouter } from '../../http/router.js';
-import { silentLogger } from '../../log.js';
-import { mountRoutes } from '../routes.js';
-import { createMediaRoutes } from '../serve/media-routes.js';
-import { blobStoreContract } from './blob-store-contract.js';
+import { blobStoreContract } from '../blobs/blob-store-contract.js';
+import { nodeHttpHandler } from '../http/node-http.js';
+import { HttpRouter } from '../http/router.js';
+import { silentLogger } from '../log.js';
+import { mountRoutes } from '../media/routes.js';
+import { createMediaRoutes } from '../media/serve/media-routes.js';
 import { LocalBlobStore } from './local-blob-store.js';
 
 let dir: string;

@@ -1,4 +1,3 @@
-import type { Migration, Sql } from '../../sql/index.js';
 import {
   assertJobId,
   backoffDelay,
@@ -13,7 +12,8 @@ import {
   type JobQueueOptions,
   type JobState,
   type JobStatus,
-} from './job-queue.js';
+} from '../jobs/job-queue.js';
+import type { Migration, Sql } from '../sql/index.js';
 
 /** The table behind every `SqlJobQueue`; one row per job, many queues by name. */
 export const jobQueueMigrations: Migration[] = [

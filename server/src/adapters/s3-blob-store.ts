@@ -23,9 +23,9 @@ import type {
   ByteRange,
   CompletedPart,
   PresignedRequest,
-} from './blob-store.js';
-import { assertKey, assertPartNumber, clampRange } from './keys.js';
-import { ByteMeter, sizeMismatch } from './meter.js';
+} from '../blobs/blob-store.js';
+import { assertKey, assertPartNumber, clampRange } from '../blobs/keys.js';
+import { ByteMeter, sizeMismatch } from '../blobs/meter.js';
 
 export interface S3BlobStoreOptions {
   bucket: string;

@@ -25,7 +25,7 @@ import {
   type JobQueue,
   type JobQueueOptions,
   type JobState,
-} from './job-queue.js';
+} from '../jobs/job-queue.js';
 
 export interface NatsJobQueueOptions extends JobQueueOptions {
   /** How long JetStream drops a second publish of the same id (Nats-Msg-Id). */
