@@ -5,68 +5,62 @@ import type { ClusterContext } from './context.js';
  * Who this node may consider alive (docs/cluster.md, "Membership and
  * liveness"). A member's silence is measured on this node's own clock, from
  * when this node last *received* a new heartbeat of it (`seenAt`), not from
- * the timestamp inside it: a store that delivered nothing for a while (an
- * outage, a slow burst) delays everybody's heartbeats alike.
+ * the timestamp inside it.
  *
- * And a member is judged dead only once this node has itself seen the store
- * working for a full lease: its own heartbeats coming back through the
- * watch, with no gap longer than `maxGap()`. After an outage
- * everyone shared, every live member has heartbeated again well before that,
- * so the outage moves no shard. Before this node can judge, the only members
- * it counts dead are those whose own stamp was already a lease old before it
- * started (records left by earlier processes).
+ * And the silence must be more than a lease *beyond what this node's own
+ * stalls explain*. This node's own heartbeats come back through its watch
+ * about every heartbeat; a longer gap between two of them is a stall of the
+ * store or of this process (an outage everyone shared, a slow burst, a busy
+ * event loop), during which peers' heartbeats were held up too. A member is
+ * dead when its silence exceeds a lease plus the longest such stall (beyond
+ * one heartbeat) since it was last seen, the stall still in progress
+ * included. After a shared outage of g, every peer is given a lease + g, and
+ * every live one has heartbeated again well before that: the outage moves
+ * no shard. A member that stops while this node runs smoothly is dead one
+ * lease after its last heartbeat arrived. Sustained jitter only delays the
+ * verdict by the jitter, it never suspends judging altogether.
+ *
+ * This node's start counts as the beginning of a stall: until its first own
+ * heartbeat comes back it judges nobody, except records whose own stamp was
+ * already about a lease old when it started (left by earlier processes).
  */
 export class Liveness {
-  private okSince: number | undefined;
-  private lastOwn = Number.NEGATIVE_INFINITY;
-  private readonly startedAt: number;
+  /** Our own heartbeats' receipts that came after a gap longer than a heartbeat. */
+  private readonly gaps: { at: number; gap: number }[] = [];
+  private lastOwn: number;
 
   constructor(private readonly ctx: ClusterContext) {
-    this.startedAt = ctx.now();
+    this.lastOwn = ctx.now();
   }
 
   /** Our own heartbeat came back through the view. */
   ownSeen(now: number): void {
-    if (this.okSince === undefined || now - this.lastOwn > this.maxGap()) this.okSince = now;
+    const gap = now - this.lastOwn;
     this.lastOwn = now;
+    if (gap > this.ctx.timings.heartbeatMs) this.gaps.push({ at: now, gap });
+    const horizon = now - Math.max(this.ctx.timings.sweepAfterMs, 10 * this.ctx.timings.leaseMs);
+    while (this.gaps.length > 0 && this.gaps[0]!.at < horizon) this.gaps.shift();
   }
 
-  /** The store was lost or rebuilt: judge nobody until it has worked for a lease again. */
+  /** The store was lost and rebuilt: a stall starts now, and what came before no longer matters. */
   reset(): void {
-    this.okSince = undefined;
-    this.lastOwn = Number.NEGATIVE_INFINITY;
-  }
-
-  /** True when this node has seen the store work, without a gap, for a full lease. */
-  canJudge(now: number): boolean {
-    return (
-      this.okSince !== undefined &&
-      now - this.okSince >= this.ctx.timings.leaseMs &&
-      now - this.lastOwn <= this.maxGap()
-    );
+    this.gaps.length = 0;
+    this.lastOwn = this.ctx.now();
   }
 
   alive(m: SeenMember, now: number): boolean {
-    const { leaseMs } = this.ctx.timings;
-    if (now - m.seenAt <= leaseMs) return true;
-    if (this.canJudge(now)) return false;
-    return m.seenAt >= this.startedAt - leaseMs;
+    return now - m.seenAt <= this.ctx.timings.leaseMs + this.stallSince(m.seenAt, now);
   }
 
-  /** How long a member has been silent, for sweeping (only once we can judge). */
+  /** How long a member has been silent beyond our own stalls (for sweeping). */
   silentFor(m: SeenMember, now: number): number {
-    return this.canJudge(now) ? now - m.seenAt : 0;
+    return Math.max(0, now - m.seenAt - this.stallSince(m.seenAt, now));
   }
 
-  /**
-   * The longest gap between our own receipts that still counts as "the store
-   * worked". A stall of g delays a peer's heartbeat receipt by up to g plus
-   * two heartbeats (its phase and ours), so a stall within this bound cannot
-   * make a live peer look a lease silent. At least two heartbeats, so that
-   * ordinary jitter does not keep resetting the judgement.
-   */
-  private maxGap(): number {
-    const { leaseMs, heartbeatMs } = this.ctx.timings;
-    return Math.max(2 * heartbeatMs, leaseMs - 2.5 * heartbeatMs);
+  /** Our longest stall (beyond one heartbeat) since `since`, the one in progress included. */
+  private stallSince(since: number, now: number): number {
+    let longest = now - this.lastOwn;
+    for (const g of this.gaps) if (g.at > since && g.gap > longest) longest = g.gap;
+    return Math.max(0, longest - this.ctx.timings.heartbeatMs);
   }
 }
