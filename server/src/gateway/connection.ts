@@ -13,7 +13,7 @@ import { readClientFrame } from '@shutter/protocol/validate';
 import type { PublicError } from '../errors.js';
 import type { HubMember } from '../streams/stream-hub.js';
 import type { EngineSocket, SocketHandler } from './engine.js';
-import type { Gateway } from './gateway.js';
+import type { ConnectionHost } from './host.js';
 import { type BucketState, takeToken } from './token-bucket.js';
 
 enum State {
@@ -34,39 +34,61 @@ function isOtherVersionHello(v: unknown): boolean {
   );
 }
 
+/** Who a connection is, once `hello` was verified. */
+export interface ConnectionIdentity {
+  userId: string;
+  session: string;
+  expiresAt: number;
+}
+
 /**
  * One client socket: the protocol state machine (hello → open → closed),
- * frame decoding and validation, rate limits, and its subscriptions. Kept
- * small on purpose: an idle connection is one of these plus its socket.
+ * frame decoding and validation, rate limits, its token's expiry and its
+ * subscriptions. It owns all of that state: the gateway and the
+ * subscription handler read it and change it only through the methods
+ * below. Kept small on purpose: an idle connection is one of these plus its
+ * socket.
  */
 export class Connection implements SocketHandler, HubMember, BucketState {
   private state = State.AwaitingHello;
-  userId = '';
-  session = '';
-  expiresAt = 0;
-  noticeSent = false;
+  #userId = '';
+  #session = '';
+  #expiresAt = 0;
+  #noticeSent = false;
   /** Last inbound frame (or the open, before any): drives the auth and idle timeouts. */
-  lastIn: number;
+  private lastIn: number;
   /** The per-connection frame bucket, inline (see `takeToken`). */
   tokens: number;
   tokensAt: number;
   private badFrames = 0;
   private badSince = 0;
   private limitedStrikes = 0;
-  /** Streams this connection is subscribed to (or subscribing to), with the id of the `sub` that did it. */
-  subs: Map<string, number> | undefined;
+  /** Streams this connection is subscribed to, with the id of the `sub` that did it. */
+  private subs: Map<string, number> | undefined;
   /** Per stream, the tail of this connection's queued `sub`/`unsub` operations. */
-  chains: Map<string, Promise<void>> | undefined;
+  private chains: Map<string, Promise<void>> | undefined;
 
   constructor(
     readonly sock: EngineSocket,
     readonly codec: Codec,
-    private readonly gw: Gateway,
+    private readonly gw: ConnectionHost,
     now: number,
   ) {
     this.lastIn = now;
     this.tokens = gw.limits.connBurst;
     this.tokensAt = now;
+  }
+
+  get userId(): string {
+    return this.#userId;
+  }
+
+  get session(): string {
+    return this.#session;
+  }
+
+  get expiresAt(): number {
+    return this.#expiresAt;
   }
 
   get isOpen(): boolean {
@@ -109,7 +131,7 @@ export class Connection implements SocketHandler, HubMember, BucketState {
   onClose(code?: number | string): void {
     if (this.state === State.Closed) return;
     this.state = State.Closed;
-    this.gw.onConnectionClosed(this, code);
+    this.gw.connectionClosed(this, code);
   }
 
   onBackpressure(): void {
@@ -165,8 +187,8 @@ export class Connection implements SocketHandler, HubMember, BucketState {
         if (wait > 0) return this.rateLimited(msg.id, wait);
         if (msg.t === 'auth') return this.gw.reauth(this, msg);
         if (msg.t === 'req') return this.gw.request(this, msg);
-        if (msg.t === 'sub') return this.gw.subscriptions.subscribe(this, msg);
-        return this.gw.subscriptions.unsubscribe(this, msg);
+        if (msg.t === 'sub') return this.gw.subscribe(this, msg);
+        return this.gw.unsubscribe(this, msg);
       }
       default: {
         const never: never = msg;
@@ -175,9 +197,87 @@ export class Connection implements SocketHandler, HubMember, BucketState {
     }
   }
 
-  /** Called by the gateway once hello was verified. */
-  opened(): void {
-    if (this.state === State.Authenticating) this.state = State.Open;
+  /**
+   * `hello` was verified: the connection opens as `identity` and sends
+   * `welcome`. False (nothing done) when it closed while the token was checked.
+   */
+  open(identity: ConnectionIdentity, welcome: ServerMessage): boolean {
+    if (this.state !== State.Authenticating) return false;
+    this.#userId = identity.userId;
+    this.#session = identity.session;
+    this.#expiresAt = identity.expiresAt;
+    this.state = State.Open;
+    this.send(welcome);
+    return true;
+  }
+
+  /** A re-`auth` for the same user was verified: the session lives until `expiresAt`, noticed again before it. */
+  extend(expiresAt: number): void {
+    this.#expiresAt = expiresAt;
+    this.#noticeSent = false;
+  }
+
+  /** Closes it when `hello` is overdue (every 250 ms for connections still owing it). */
+  checkHello(now: number): void {
+    if (this.state !== State.Closed && now - this.lastIn > this.gw.limits.authTimeoutMs)
+      this.close('auth_timeout');
+  }
+
+  /**
+   * The once-a-second check of an open connection: idle timeout, token
+   * expiry (closed) and its notice (sent once, `TOKEN_NOTICE_MS` before),
+   * and a send buffer past its bound (slow consumer, uWS).
+   */
+  tick(now: number): void {
+    if (this.state !== State.Open) return;
+    const l = this.gw.limits;
+    if (now - this.lastIn > l.idleTimeoutMs) return this.close('idle_timeout');
+    if (now >= this.#expiresAt) {
+      this.sendError(
+        undefined,
+        new ShutterError('token_expired', 'the token expired; reconnect with a fresh one'),
+      );
+      return this.close('token_expired');
+    }
+    if (!this.#noticeSent && this.#expiresAt - now <= l.tokenNoticeMs) {
+      this.#noticeSent = true;
+      this.send({ t: 'notice', kind: 'token_expiring', expiresAt: this.#expiresAt });
+    }
+    // Its own check: a tick that sends a notice must not skip a slow consumer.
+    if (this.sock.bufferedAmount() > l.sendBufferBytes) this.onBackpressure();
+  }
+
+  // ---- subscriptions (the state; `Subscriptions` holds the rules) --------------
+
+  isSubscribed(stream: string): boolean {
+    return this.subs?.has(stream) ?? false;
+  }
+
+  get subscriptionCount(): number {
+    return this.subs?.size ?? 0;
+  }
+
+  addSubscription(stream: string, subId: number): void {
+    (this.subs ??= new Map()).set(stream, subId);
+  }
+
+  /** False when it was not subscribed. */
+  removeSubscription(stream: string): boolean {
+    return this.subs?.delete(stream) ?? false;
+  }
+
+  subscribedStreams(): Iterable<string> {
+    return this.subs?.keys() ?? [];
+  }
+
+  /** Runs `op` after every earlier queued operation on `stream` of this connection. */
+  serial(stream: string, op: () => Promise<void>): void {
+    const chains = (this.chains ??= new Map());
+    const next = (chains.get(stream) ?? Promise.resolve()).then(op);
+    chains.set(stream, next);
+    void next.finally(() => {
+      if (chains.get(stream) === next) chains.delete(stream);
+    });
   }
 
   send(msg: ServerMessage): void {

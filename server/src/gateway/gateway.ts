@@ -5,11 +5,12 @@ import {
   type HelloMessage,
   type ReqMessage,
   ShutterError,
+  type SubMessage,
+  type UnsubMessage,
   WS_PATH,
 } from '@shutter/protocol';
 import type { TokenVerifier } from '../auth/tokens.js';
 import type { OperationCall } from '../capabilities/registry.js';
-import type { Config } from '../config/index.js';
 import { type PublicError, toPublicError } from '../errors.js';
 import type { HttpHandler } from '../http/types.js';
 import type { Logger } from '../log.js';
@@ -17,10 +18,11 @@ import type { StreamHub } from '../streams/stream-hub.js';
 import type { SubscribeAuthorizer } from './authorize.js';
 import { Connection } from './connection.js';
 import type { EngineSocket, UpgradeDecision, UpgradeRequest, WsEngine } from './engine.js';
+import type { ConnectionHost, GatewayCounters, GatewayLimits } from './host.js';
 import { Subscriptions } from './subscriptions.js';
 import { BucketMap } from './token-bucket.js';
 
-export type GatewayLimits = Config['gateway'];
+export type { GatewayCounters, GatewayLimits } from './host.js';
 
 export interface GatewayDeps {
   limits: GatewayLimits;
@@ -34,18 +36,6 @@ export interface GatewayDeps {
   now?: () => number;
 }
 
-export interface GatewayCounters {
-  connectionsOpened: number;
-  connectionsClosed: number;
-  upgradesRefused: number;
-  framesIn: number;
-  badFrames: number;
-  rateLimited: number;
-  slowConsumers: number;
-  authFailures: number;
-  requests: number;
-}
-
 const SWEEP_MS = 250;
 /** Sockets accepted past MAX_CONNECTIONS only to be told, in-band, to come back later. */
 const OVER_CAPACITY_SLACK = 256;
@@ -57,7 +47,7 @@ const OVER_CAPACITY_RETRY_MS = 5000;
  * timeout, token expiry, slow consumers) in one sweep for all sockets, so an
  * idle socket owns no timer.
  */
-export class Gateway {
+export class Gateway implements ConnectionHost {
   readonly limits: GatewayLimits;
   readonly counters: GatewayCounters = {
     connectionsOpened: 0,
@@ -86,7 +76,7 @@ export class Gateway {
   engine!: WsEngine;
 
   /** `sub` / `unsub` handling. */
-  readonly subscriptions: Subscriptions;
+  private readonly subscriptions: Subscriptions;
 
   constructor(private readonly deps: GatewayDeps) {
     this.limits = deps.limits;
@@ -168,7 +158,7 @@ export class Gateway {
   }
 
   /** @internal called by Connection; `how` is the close name the server sent, or the code the peer closed with. */
-  onConnectionClosed(conn: Connection, how?: string | number): void {
+  connectionClosed(conn: Connection, how?: string | number): void {
     this.unauthenticated.delete(conn);
     if (!this.conns.delete(conn)) return;
     // Expected, whoever closed: debug, never an error.
@@ -190,25 +180,25 @@ export class Gateway {
     this.deps.verifier.verify(msg.token).then(
       (id) => {
         if (!conn.isOpen) return;
-        conn.userId = id.userId;
-        conn.expiresAt = id.expiresAt;
-        conn.session = `${this.sessionPrefix}-${(++this.sessionSeq).toString(36)}`;
-        conn.opened();
+        const session = `${this.sessionPrefix}-${(++this.sessionSeq).toString(36)}`;
         this.unauthenticated.delete(conn);
-        conn.send({
-          t: 'welcome',
-          v: 1,
-          session: conn.session,
-          user: id.userId,
-          expiresAt: id.expiresAt,
-          node: this.deps.nodeId,
-          limits: {
-            maxFrameBytes: this.limits.maxFrameBytes,
-            pingIntervalMs: this.limits.pingIntervalMs,
-            idleTimeoutMs: this.limits.idleTimeoutMs,
-            maxSubscriptions: this.limits.maxSubscriptions,
+        conn.open(
+          { userId: id.userId, session, expiresAt: id.expiresAt },
+          {
+            t: 'welcome',
+            v: 1,
+            session,
+            user: id.userId,
+            expiresAt: id.expiresAt,
+            node: this.deps.nodeId,
+            limits: {
+              maxFrameBytes: this.limits.maxFrameBytes,
+              pingIntervalMs: this.limits.pingIntervalMs,
+              idleTimeoutMs: this.limits.idleTimeoutMs,
+              maxSubscriptions: this.limits.maxSubscriptions,
+            },
           },
-        });
+        );
       },
       (err: unknown) => {
         this.counters.authFailures++;
@@ -227,8 +217,7 @@ export class Gateway {
         if (id.userId !== conn.userId) {
           return conn.sendError(msg.id, new ShutterError('forbidden', 'the new token is for another user'));
         }
-        conn.expiresAt = id.expiresAt;
-        conn.noticeSent = false;
+        conn.extend(id.expiresAt);
         conn.send({ t: 'res', id: msg.id, result: { expiresAt: id.expiresAt } });
       },
       (err: unknown) => {
@@ -255,6 +244,16 @@ export class Gateway {
       );
   }
 
+  /** @internal */
+  subscribe(conn: Connection, msg: SubMessage): void {
+    this.subscriptions.subscribe(conn, msg);
+  }
+
+  /** @internal */
+  unsubscribe(conn: Connection, msg: UnsubMessage): void {
+    this.subscriptions.unsubscribe(conn, msg);
+  }
+
   /** @internal the one edge where a failure becomes what the client sees */
   publicError(err: unknown, conn: Connection, what: string): PublicError {
     const e = toPublicError(err, this.deps.log, { user: conn.userId, what }, this.limits.exposeErrors);
@@ -273,30 +272,9 @@ export class Gateway {
    */
   private sweep(): void {
     const now = this.now();
-    const l = this.limits;
-    for (const c of this.unauthenticated) if (now - c.lastIn > l.authTimeoutMs) c.close('auth_timeout');
+    for (const c of this.unauthenticated) c.checkHello(now);
     if (++this.sweeps % 4 !== 0) return;
-    for (const c of this.conns) {
-      if (!c.authenticated) continue;
-      if (now - c.lastIn > l.idleTimeoutMs) {
-        c.close('idle_timeout');
-        continue;
-      }
-      if (now >= c.expiresAt) {
-        c.sendError(
-          undefined,
-          new ShutterError('token_expired', 'the token expired; reconnect with a fresh one'),
-        );
-        c.close('token_expired');
-        continue;
-      }
-      if (!c.noticeSent && c.expiresAt - now <= l.tokenNoticeMs) {
-        c.noticeSent = true;
-        c.send({ t: 'notice', kind: 'token_expiring', expiresAt: c.expiresAt });
-      }
-      // Its own check: a tick that sends a notice must not skip a slow consumer.
-      if (c.sock.bufferedAmount() > l.sendBufferBytes) c.onBackpressure();
-    }
+    for (const c of this.conns) c.tick(now);
     this.userBuckets.prune(now);
   }
 

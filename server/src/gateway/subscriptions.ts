@@ -22,17 +22,16 @@ export class Subscriptions {
   ) {}
 
   subscribe(conn: Connection, msg: SubMessage): void {
-    this.serial(conn, msg.stream, async () => {
-      const subs = (conn.subs ??= new Map());
+    conn.serial(msg.stream, async () => {
       if (!conn.isOpen) return;
-      if (subs.has(msg.stream)) {
+      if (conn.isSubscribed(msg.stream)) {
         return conn.sendError(
           msg.id,
           new ShutterError('already_subscribed', `already subscribed to ${msg.stream}`),
         );
       }
       try {
-        if (subs.size >= this.max) throw this.tooMany();
+        if (conn.subscriptionCount >= this.max) throw this.tooMany();
         if (!(await this.authorize(conn.userId, msg.stream))) {
           throw new ShutterError('forbidden', `you may not subscribe to ${msg.stream}`);
         }
@@ -40,11 +39,11 @@ export class Subscriptions {
         if (!joined) return;
         if (!conn.isOpen) return this.hub.leave(msg.stream, conn);
         // Checked again: other streams' subscriptions may have completed meanwhile.
-        if (subs.size >= this.max) {
+        if (conn.subscriptionCount >= this.max) {
           this.hub.leave(msg.stream, conn);
           throw this.tooMany();
         }
-        subs.set(msg.stream, msg.id);
+        conn.addSubscription(msg.stream, msg.id);
         conn.send({ t: 'res', id: msg.id, result: joined.result });
         joined.deliver();
       } catch (err) {
@@ -54,8 +53,8 @@ export class Subscriptions {
   }
 
   unsubscribe(conn: Connection, msg: UnsubMessage): void {
-    this.serial(conn, msg.stream, async () => {
-      if (!conn.subs?.delete(msg.stream)) {
+    conn.serial(msg.stream, async () => {
+      if (!conn.removeSubscription(msg.stream)) {
         return conn.sendError(msg.id, new ShutterError('not_subscribed', `not subscribed to ${msg.stream}`));
       }
       this.hub.leave(msg.stream, conn);
@@ -65,19 +64,10 @@ export class Subscriptions {
 
   /** A closed connection leaves every stream it was on. */
   dropAll(conn: Connection): void {
-    if (conn.subs) for (const s of conn.subs.keys()) this.hub.leave(s, conn);
+    for (const s of conn.subscribedStreams()) this.hub.leave(s, conn);
   }
 
   private tooMany(): ShutterError {
     return new ShutterError('too_many_subscriptions', `at most ${this.max} subscriptions per connection`);
-  }
-
-  private serial(conn: Connection, stream: string, op: () => Promise<void>): void {
-    const chains = (conn.chains ??= new Map());
-    const next = (chains.get(stream) ?? Promise.resolve()).then(op);
-    chains.set(stream, next);
-    void next.finally(() => {
-      if (chains.get(stream) === next) chains.delete(stream);
-    });
   }
 }
