@@ -264,6 +264,7 @@ async function assemble(
   mountOperationRoutes(router, operations, {
     authenticate: bearerAuthenticator(verifier),
     maxBodyBytes: g.maxFrameBytes,
+    takeUserToken: (userId) => gateway.takeUserToken(userId),
   });
   mountOpenApi(router, operations);
 

@@ -119,3 +119,38 @@ describe.each(TRANSPORTS)('operations over HTTP on %s', (transport) => {
     );
   });
 });
+
+describe('the per-user request limit holds on both doors', () => {
+  let node: ShutterNode;
+  const clients: RawClient[] = [];
+  beforeAll(async () => {
+    node = await startTestNode('ws', { RATE_USER_PER_SEC: '1', RATE_USER_BURST: '2' });
+  });
+  afterAll(async () => {
+    for (const c of clients) c.close();
+    await node.shutdown();
+  });
+
+  it("HTTP calls take from the same bucket as the user's socket frames", async () => {
+    const token = await devToken(node, 'rina');
+    const call = () =>
+      fetch(`${node.url}/v1/system/echo`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}` },
+        body: '{"text":"x"}',
+      });
+    expect((await call()).status).toBe(200);
+    expect((await call()).status).toBe(200);
+    const limited = await call();
+    expect(limited.status).toBe(429);
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect(await limited.json()).toMatchObject({ error: { code: 'rate_limited' } });
+    // The socket of the same user finds the bucket empty too.
+    const c = await RawClient.open(wsUrl(node), token, 'json');
+    clients.push(c);
+    expect(await c.call({ t: 'req', method: 'system.echo', params: { text: 'y' } })).toMatchObject({
+      t: 'err',
+      code: 'rate_limited',
+    });
+  });
+});

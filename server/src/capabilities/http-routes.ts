@@ -11,6 +11,11 @@ export interface OperationRoutesDeps {
   authenticate: (req: HttpRequest) => Promise<{ userId: string }>;
   /** Largest JSON body an operation takes (the socket's MAX_FRAME_BYTES: the same params fit both doors). */
   maxBodyBytes: number;
+  /**
+   * Takes one request from the user's bucket (RATE_USER_PER_SEC/BURST, the
+   * one the user's socket frames take from too); the wait in ms when empty.
+   */
+  takeUserToken: (userId: string) => number;
 }
 
 const ANONYMOUS: Caller = { userId: '', session: undefined };
@@ -23,7 +28,8 @@ const WITH_BODY = new Set(['POST', 'PUT', 'PATCH']);
  * given twice (path and body, or twice in the query) is `bad_request`.
  * Path and query values are strings, converted to a number or boolean where
  * the param's schema wants one; the body is typed JSON and is not converted.
- * `Idempotency-Key` is the socket's `ikey`. Errors answer
+ * `Idempotency-Key` is the socket's `ikey`. A caller's requests take from
+ * the same per-user bucket as its socket frames. Errors answer
  * `{"error": {code, message, …}}` with the code's status (the router's edge).
  */
 export function mountOperationRoutes(
@@ -38,6 +44,11 @@ export function mountOperationRoutes(
         op.auth === 'none' && req.headers.authorization === undefined
           ? ANONYMOUS
           : { userId: (await deps.authenticate(req)).userId, session: undefined };
+      if (caller.userId) {
+        const wait = deps.takeUserToken(caller.userId);
+        if (wait > 0)
+          throw new ShutterError('rate_limited', 'too many requests; slow down', { retryAfterMs: wait });
+      }
       const params = urlParams(op, req);
       if (WITH_BODY.has(op.http.method)) {
         const body = parseJsonObject(await req.readAll(deps.maxBodyBytes), {});
