@@ -1,6 +1,6 @@
 import { ErrorCodes, PROTOCOL_VERSION } from '@shutter/protocol';
 import type { HttpRouter } from '../http/router.js';
-import type { AnyOperation } from './operation.js';
+import type { AnyOperation, Capability } from './operation.js';
 import type { OperationRegistry } from './registry.js';
 
 export const OPENAPI_PATH = '/v1/openapi.json';
@@ -37,9 +37,9 @@ const ERROR_SCHEMA = {
  * JSON Schema 2020-12, which TypeBox emits). `operationId` is the wire
  * method, so one name finds an operation on both front doors.
  */
-export function openApiDocument(registry: OperationRegistry): Json {
+export function openApiDocument(capabilities: readonly Capability[]): Json {
   const paths: Record<string, Record<string, Json>> = {};
-  for (const cap of registry.capabilities) {
+  for (const cap of capabilities) {
     for (const op of cap.operations) {
       const item = (paths[op.http.path] ??= {});
       item[op.http.method.toLowerCase()] = operationObject(cap.name, op);
@@ -53,7 +53,7 @@ export function openApiDocument(registry: OperationRegistry): Json {
       description:
         'Every operation here is also a WebSocket method of the same name (operationId); see docs/protocol.md.',
     },
-    tags: registry.capabilities.map((c) => ({ name: c.name, description: c.description })),
+    tags: capabilities.map((c) => ({ name: c.name, description: c.description })),
     paths,
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
@@ -118,8 +118,13 @@ function operationObject(tag: string, op: AnyOperation): Json {
   return out;
 }
 
+/** The document as `docs/openapi.json` holds it (`npm run docs:openapi` writes it; a test keeps it current). */
+export function renderOpenApi(capabilities: readonly Capability[]): string {
+  return `${JSON.stringify(openApiDocument(capabilities), null, 2)}\n`;
+}
+
 /** Serves the document at `GET /v1/openapi.json`, built once. */
 export function mountOpenApi(router: HttpRouter, registry: OperationRegistry): void {
-  const doc = openApiDocument(registry);
+  const doc = openApiDocument(registry.capabilities);
   router.on('GET', OPENAPI_PATH, (_req, res) => res.json(200, doc));
 }
