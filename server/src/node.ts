@@ -18,7 +18,7 @@ import { NatsJobQueue } from './adapters/nats-job-queue.js';
 import { NatsShardMapStore } from './adapters/nats-shard-map.js';
 import { RedisStreamLog } from './adapters/redis-stream-log.js';
 import { S3BlobStore } from './adapters/s3-blob-store.js';
-import { SqlJobQueue } from './adapters/sql-job-queue.js';
+import { jobQueueMigrations, SqlJobQueue } from './adapters/sql-job-queue.js';
 import { SqlStateStore, stateStoreMigrations } from './adapters/sql-state-store.js';
 import { bearerAuthenticator } from './auth/bearer.js';
 import { devSecret, HsMinter, JwtVerifier, type TokenMinter } from './auth/tokens.js';
@@ -271,6 +271,7 @@ async function assemble(
   // The object store and the work queues: general ports the media path is the first user of.
   const blobs = openBlobStore(config);
   mountRoutes(router, blobs.routes);
+  if (!nc) await migrate(sql, jobQueueMigrations);
   const openQueue = <P>(name: string, options: Partial<JobQueueOptions>): Promise<JobQueue<P>> =>
     nc
       ? NatsJobQueue.open<P>(nc, `${s.namespace}_${name}`, options)

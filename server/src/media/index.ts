@@ -1,10 +1,12 @@
-// Media processing (records, jobs, pipeline, worker).
+import { jobQueueMigrations } from '../adapters/sql-job-queue.js';
+import type { Migration } from '../sql/index.js';
+import { mediaMigrations } from './media-records.js';
 
+// The media path (records, uploads, processing, serving), with the ports it uses and their adapters.
 export { LocalBlobStore, type LocalBlobStoreOptions } from '../adapters/local-blob-store.js';
 export { NatsJobQueue } from '../adapters/nats-job-queue.js';
 export { S3BlobStore, type S3BlobStoreOptions } from '../adapters/s3-blob-store.js';
 export { jobQueueMigrations, SqlJobQueue } from '../adapters/sql-job-queue.js';
-// Object store and upload paths.
 export type {
   BlobInfo,
   BlobObject,
@@ -33,7 +35,8 @@ export {
   type MediaStatusView,
 } from './media-service.js';
 export { MediaRefused, type RefusalCode } from './processing/errors.js';
-export { MEDIA_QUEUE, mediaProcessingMigrations, mediaProcessingOptions } from './processing/options.js';
+export { MEDIA_QUEUE, mediaProcessingOptions } from './processing/options.js';
+
 export { defaultPipelineOptions, type PipelineOptions, processImage } from './processing/pipeline.js';
 export { ACCEPTED_TYPES, type SniffedType, sniff } from './processing/sniff.js';
 export {
@@ -50,3 +53,6 @@ export {
   type UploadRoutesDeps,
   uploadMigrations,
 } from './uploads/index.js';
+
+/** For harnesses that run media on the SQL queue: media items and the job table (a node migrates each where it chose it). */
+export const mediaProcessingMigrations: Migration[] = [...mediaMigrations, ...jobQueueMigrations];

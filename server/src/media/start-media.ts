@@ -10,8 +10,9 @@ import type { Logger } from '../log.js';
 import { migrate, type Sql } from '../sql/index.js';
 import type { StreamPublisher } from '../streams/publisher.js';
 import { mediaAdminRoutes } from './admin-routes.js';
+import { mediaMigrations } from './media-records.js';
 import { createMediaService, type MediaJob, type MediaService } from './media-service.js';
-import { MEDIA_QUEUE, mediaProcessingMigrations, mediaProcessingOptions } from './processing/options.js';
+import { MEDIA_QUEUE, mediaProcessingOptions } from './processing/options.js';
 import { startProcessingWorker } from './processing/worker.js';
 import { mountRoutes } from './routes.js';
 import { createUploadRoutes, uploadMigrations } from './uploads/index.js';
@@ -43,7 +44,7 @@ export interface Media {
  */
 export async function startMedia(deps: MediaDeps): Promise<Media> {
   const { config, sql, log } = deps;
-  await migrate(sql, [...uploadMigrations, ...mediaProcessingMigrations]);
+  await migrate(sql, [...uploadMigrations, ...mediaMigrations]);
   const store = deps.blobs;
   const options = mediaProcessingOptions(config.media);
   const queue = await deps.openQueue<MediaJob>(MEDIA_QUEUE, options.queue);

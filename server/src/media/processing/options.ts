@@ -1,8 +1,5 @@
-import { jobQueueMigrations } from '../../adapters/sql-job-queue.js';
 import type { Config } from '../../config/index.js';
 import type { JobQueueOptions } from '../../jobs/job-queue.js';
-import type { Migration } from '../../sql/index.js';
-import { mediaMigrations } from '../media-records.js';
 import type { ProcessingWorkerDeps } from './worker.js';
 
 /** Queue name of media processing jobs (the JetStream stream, or the `queue` column). */
@@ -27,6 +24,3 @@ export function mediaProcessingOptions(m: Config['media']): {
     },
   };
 }
-
-/** Every table media processing needs: media items and the SQL job queue. */
-export const mediaProcessingMigrations: Migration[] = [...mediaMigrations, ...jobQueueMigrations];
