@@ -151,9 +151,7 @@ describe('actor cluster: node processes over NATS and Postgres', () => {
     const [other] = c.live().filter((n) => n !== p);
     let id = '';
     for (let i = 0; !id; i++) if ((await p.locate(`cut-${i}`)).location.kind === 'local') id = `cut-${i}`;
-    const first = await p.ask(
-      Array.from({ length: 50 }, () => ({ id, msg: 'inc' as const, key: uuidv7() })),
-    );
+    const first = await p.ask(Array.from({ length: 50 }, () => ({ id, msg: 'inc' as const, key: uuidv7() })));
     expect(first.every((r) => r.ok)).toBe(true);
     const { shard } = await p.locate(id);
     const before = (await c.owners()).get(shard)!;
