@@ -70,6 +70,8 @@ export class ClusterNode implements Placement {
   private readonly lastRecord: (ShardRecord | undefined)[];
   private reload = false;
   private storeDown = false;
+  private lastTickError: string | undefined;
+  private repeatedTickErrors = 0;
   private readonly router: Router;
   private keeper: ShardKeeper | undefined;
   private host: ShardHost | undefined;
@@ -315,8 +317,9 @@ export class ClusterNode implements Placement {
       // A draining coordinator keeps its role until its own shards are gone.
       const eligible = this.state === 'running' || (this.state === 'draining' && this.coordinator.isLeader());
       await this.coordinator.tick(eligible);
+      this.tickFailed(undefined);
     } catch (e) {
-      this.ctx.log('tick_failed', { node: this.nodeId, error: String(e) });
+      this.tickFailed(String(e));
     } finally {
       this.ticking = false;
     }
@@ -325,6 +328,28 @@ export class ClusterNode implements Placement {
     this.coordinator
       .rebalance()
       .catch((e: unknown) => this.ctx.log('rebalance_failed', { error: String(e) }));
+  }
+
+  /**
+   * Logs a failed tick once per distinct error: the same error again (every
+   * tick of an outage fails alike) is counted, and the count is logged when
+   * the error changes or ticks succeed again.
+   */
+  private tickFailed(error: string | undefined): void {
+    if (error !== undefined && error === this.lastTickError) {
+      this.repeatedTickErrors++;
+      return;
+    }
+    if (this.repeatedTickErrors > 0) {
+      this.ctx.log('tick_failed_repeated', {
+        node: this.nodeId,
+        error: this.lastTickError,
+        times: this.repeatedTickErrors,
+      });
+    }
+    this.repeatedTickErrors = 0;
+    this.lastTickError = error;
+    if (error !== undefined) this.ctx.log('tick_failed', { node: this.nodeId, error });
   }
 
   /** A map change may need a re-plan: coalesce bursts (a rebalance writes hundreds of keys). */

@@ -86,3 +86,30 @@ describe('ClusterNode when the shard map fails for every node', () => {
     expect(ms).toBeLessThan(3 * TIMINGS.leaseMs);
   });
 });
+
+describe('ClusterNode logs of an outage', () => {
+  beforeEach(() => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
+  });
+  afterEach(() => vi.useRealTimers());
+
+  it('a tick that fails the same way every time is logged once, then once with its count when it ends', async () => {
+    const c = makeCluster();
+    const events: { event: string; fields: Record<string, unknown> }[] = [];
+    const { node, store } = await c.add('a', { log: (event, fields) => events.push({ event, fields }) });
+    await advance(2 * TIMINGS.leaseMs);
+    store.failWith = new Error('not connected to NATS');
+    await advance(20 * TIMINGS.heartbeatMs);
+    const failed = events.filter((e) => e.event === 'tick_failed');
+    expect(failed).toHaveLength(1);
+    expect(String(failed[0]!.fields.error)).toContain('not connected to NATS');
+    expect(events.filter((e) => e.event === 'tick_failed_repeated')).toHaveLength(0);
+    store.failWith = undefined;
+    await advance(3 * TIMINGS.heartbeatMs);
+    const repeated = events.filter((e) => e.event === 'tick_failed_repeated');
+    expect(repeated).toHaveLength(1);
+    expect(repeated[0]!.fields.times).toBeGreaterThanOrEqual(15);
+    expect(events.filter((e) => e.event === 'tick_failed')).toHaveLength(1);
+    await node.stop();
+  });
+});

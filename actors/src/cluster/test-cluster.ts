@@ -15,10 +15,13 @@ import type { ShardMapChange, ShardMapStore, ShardMapWatch, WatchOptions } from 
 /** A store handle that can be cut off (every call hangs until healed), as a partition would. */
 export class CuttableStore implements ShardMapStore {
   cut = false;
+  /** Set: every call fails at once with it, as calls do while NATS is disconnected. */
+  failWith: Error | undefined;
   private waiters: (() => void)[] = [];
   constructor(private readonly inner: ShardMapStore) {}
   private async gate(): Promise<void> {
     while (this.cut) await new Promise<void>((r) => this.waiters.push(r));
+    if (this.failWith) throw this.failWith;
   }
   heal(): void {
     this.cut = false;
