@@ -216,6 +216,47 @@ describe('StreamHub delivery: in order, once, and told of every hole', () => {
     expect(members[1]!.m.seqs()).toEqual(range(1, 5));
   });
 
+  it('a reconnect with many streams catches them all up, at most catchUpConcurrency history reads at once', async () => {
+    const log = history();
+    const a = node(log);
+    const bus = new FaultyBus(shared);
+    const fanOut = new FakeFanOut();
+    let reading = 0;
+    let mostAtOnce = 0;
+    // The history as seen by B: every read takes a few turns, so reads that start together overlap.
+    const slowLog = Object.create(log) as MemoryStreamLog;
+    slowLog.readAfter = async (...args: Parameters<MemoryStreamLog['readAfter']>) => {
+      reading++;
+      mostAtOnce = Math.max(mostAtOnce, reading);
+      try {
+        await settle(3);
+        return await log.readAfter(...args);
+      } finally {
+        reading--;
+      }
+    };
+    const b = new StreamHub(bus, slowLog, fanOut, 100, { checkpointMs: 0, catchUpConcurrency: 4 });
+    hubs.push(b);
+    const streams = Array.from({ length: 40 }, (_, k) => `topic:many-${k}`);
+    const members = [];
+    for (const s of streams) {
+      const m = new FakeMember(jsonCodec, fanOut);
+      (await b.join(s, m, undefined))!.deliver();
+      members.push(m);
+    }
+    mostAtOnce = 0;
+    bus.status('disconnected');
+    bus.loseDeliveries = true;
+    for (let i = 1; i <= 3; i++) for (const s of streams) await a.hub.publish(s, i);
+    await settle();
+    bus.loseDeliveries = false;
+    bus.status('reconnected');
+    await settle(200);
+    for (const m of members) expect(m.seqs()).toEqual([1, 2, 3]);
+    expect(mostAtOnce).toBe(4);
+    expect(b.catchUpSlots.peak).toBe(4);
+  });
+
   it('what a node published while its bus was away is published again on reconnect, so other nodes catch up at once', async () => {
     const log = history();
     const a = node(log);

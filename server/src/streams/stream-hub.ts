@@ -2,6 +2,7 @@ import type { Bus, BusStatus, BusSubscription } from '@shutter/actors';
 import type { Codec, EvMessage, Frame, SubscribeResult } from '@shutter/protocol';
 import { Packr, Unpackr } from 'msgpackr';
 import type { StreamPublisher } from './publisher.js';
+import { Slots } from './slots.js';
 import type { StoredEvent, StreamHead, StreamLog } from './stream-log.js';
 
 // Bus payloads are our own (node to node), never a client's bytes.
@@ -94,6 +95,8 @@ export interface StreamHubOptions {
   /** A catch-up that failed (it is retried after `retryMs`). */
   onError?: (err: unknown, stream: string) => void;
   retryMs?: number;
+  /** Most history reads of catch-ups at once (a bus reconnect asks one per stream held); default 32. */
+  catchUpConcurrency?: number;
 }
 
 /**
@@ -117,6 +120,8 @@ export interface StreamHubOptions {
  */
 export class StreamHub implements StreamPublisher {
   private readonly interests = new Map<string, Interest>();
+  /** Bounds the catch-ups' history reads at once. */
+  readonly catchUpSlots: Slots;
   readonly stats: HubStats = {
     streams: 0,
     eventsIn: 0,
@@ -143,6 +148,7 @@ export class StreamHub implements StreamPublisher {
     private readonly options: StreamHubOptions = {},
   ) {
     this.retryMs = options.retryMs ?? 1000;
+    this.catchUpSlots = new Slots(options.catchUpConcurrency ?? 32);
     this.offStatus = bus.onStatus((s) => this.onBusStatus(s));
     const every = (ms: number, f: () => void) => {
       if (ms > 0) this.timers.push(setInterval(f, ms).unref());
@@ -404,7 +410,7 @@ export class StreamHub implements StreamPublisher {
     try {
       do {
         i.catchUp = 'running';
-        await this.catchUpOnce(i);
+        await this.catchUpSlots.run(() => this.catchUpOnce(i));
         // A bus event, join or reconnect may have asked for another round meanwhile.
       } while ((i.catchUp as Interest['catchUp']) === 'again' && !i.dropped);
       i.catchUp = 'idle';
