@@ -1,28 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { makeCluster, TIMINGS } from './test-cluster.js';
-
-const advance = (ms: number) => vi.advanceTimersByTimeAsync(ms);
-
-/** Advances fake time until `cond` holds; fails after `ms`. */
-async function until(cond: () => boolean | Promise<boolean>, ms = 5000): Promise<number> {
-  const start = Date.now();
-  while (!(await cond())) {
-    if (Date.now() - start > ms) throw new Error('condition not met in time');
-    await advance(10);
-  }
-  return Date.now() - start;
-}
-
-async function settled(c: ReturnType<typeof makeCluster>, expectNodes: string[]) {
-  await until(async () => {
-    const owners = await c.owners();
-    if (owners.size !== TIMINGS.shardCount) return false;
-    const seen = new Set([...owners.values()].map((o) => (o.state === 'active' ? o.owner : '?')));
-    return seen.size === expectNodes.length && expectNodes.every((n) => seen.has(n));
-  });
-  // Let every view catch up with the store.
-  await advance(50);
-}
+import { advance, makeCluster, settled, TIMINGS, until } from './test-cluster.js';
 
 describe('ClusterNode (three nodes in one process, fake time)', () => {
   let c: ReturnType<typeof makeCluster>;

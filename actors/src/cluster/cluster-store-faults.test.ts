@@ -1,29 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { makeCluster, TIMINGS } from './test-cluster.js';
+import { advance, makeCluster, settled, TIMINGS, until } from './test-cluster.js';
 
 // The shard map store failing for everyone at once (issue 8 items 1 and 2),
 // three nodes in one process on fake time; server/test/cluster-faults.test.ts
 // does the same with real processes and a NATS it kills.
-const advance = (ms: number) => vi.advanceTimersByTimeAsync(ms);
 
-async function until(cond: () => boolean | Promise<boolean>, ms = 10_000): Promise<number> {
-  const start = Date.now();
-  while (!(await cond())) {
-    if (Date.now() - start > ms) throw new Error('condition not met in time');
-    await advance(10);
-  }
-  return Date.now() - start;
-}
-
-async function settled(c: ReturnType<typeof makeCluster>, expectNodes: string[]) {
-  await until(async () => {
-    const owners = await c.owners();
-    if (owners.size !== TIMINGS.shardCount) return false;
-    const seen = new Set([...owners.values()].map((o) => (o.state === 'active' ? o.owner : '?')));
-    return seen.size === expectNodes.length && expectNodes.every((n) => seen.has(n));
-  });
-  await advance(50);
-}
+// These scenarios ride out outages of several leases: allow them longer than the default.
+const LONG_MS = 10_000;
 
 describe('ClusterNode when the shard map fails for every node', () => {
   let c: ReturnType<typeof makeCluster>;
@@ -38,7 +21,7 @@ describe('ClusterNode when the shard map fails for every node', () => {
 
   it('an outage of three leases that every node shares moves no shard and takes nothing over', async () => {
     await Promise.all(['a', 'b', 'c'].map((n) => c.add(n)));
-    await settled(c, ['a', 'b', 'c']);
+    await settled(c, ['a', 'b', 'c'], LONG_MS);
     // Past the coordinator's first lease, so it judges liveness.
     await advance(3 * TIMINGS.leaseMs);
     const before = await c.owners();
@@ -57,12 +40,13 @@ describe('ClusterNode when the shard map fails for every node', () => {
 
   it('a node that stops while the others go on is still taken over after a lease', async () => {
     await Promise.all(['a', 'b', 'c'].map((n) => c.add(n)));
-    await settled(c, ['a', 'b', 'c']);
+    await settled(c, ['a', 'b', 'c'], LONG_MS);
     await advance(3 * TIMINGS.leaseMs);
     const victim = [...c.nodes.values()].find((n) => !n.node.stats().coordinator)!;
     victim.store.cut = true;
-    const ms = await until(async () =>
-      [...(await c.owners()).values()].every((r) => r.owner !== victim.node.nodeId),
+    const ms = await until(
+      async () => [...(await c.owners()).values()].every((r) => r.owner !== victim.node.nodeId),
+      LONG_MS,
     );
     expect(ms).toBeLessThan(TIMINGS.leaseMs + 4 * TIMINGS.heartbeatMs);
     victim.store.heal();
@@ -70,11 +54,11 @@ describe('ClusterNode when the shard map fails for every node', () => {
 
   it('a lost map (revisions start again at 1) is rebuilt: every shard reassigned above its old epoch, every actor answers', async () => {
     await Promise.all(['a', 'b', 'c'].map((n) => c.add(n)));
-    await settled(c, ['a', 'b', 'c']);
+    await settled(c, ['a', 'b', 'c'], LONG_MS);
     const before = await c.owners();
     c.store.lose();
-    const ms = await until(async () => (await c.owners()).size === TIMINGS.shardCount);
-    await settled(c, ['a', 'b', 'c']);
+    const ms = await until(async () => (await c.owners()).size === TIMINGS.shardCount, LONG_MS);
+    await settled(c, ['a', 'b', 'c'], LONG_MS);
     const after = await c.owners();
     for (const [s, rec] of after) expect(rec.epoch).toBeGreaterThan(before.get(s)!.epoch);
     for (const { system } of c.nodes.values()) {

@@ -4,6 +4,7 @@
  * node and epoch applied each increment). Not exported from the package.
  */
 
+import { vi } from 'vitest';
 import { ActorTimeout, isRetryable, ShardNotOwned } from '../runtime/errors.js';
 import { MemoryBus } from '../runtime/memory-bus.js';
 import type { ActorEnvelope } from '../runtime/placement.js';
@@ -169,4 +170,28 @@ export function makeCluster() {
       return out;
     },
   };
+}
+
+/** Advances fake time (the tests fake timers and Date) by `ms`, running what falls due. */
+export const advance = (ms: number) => vi.advanceTimersByTimeAsync(ms);
+
+/** Advances fake time until `cond` holds; fails after `ms` of it. Returns the time it took. */
+export async function until(cond: () => boolean | Promise<boolean>, ms = 5000): Promise<number> {
+  const start = Date.now();
+  while (!(await cond())) {
+    if (Date.now() - start > ms) throw new Error('condition not met in time');
+    await advance(10);
+  }
+  return Date.now() - start;
+}
+
+/** Until every shard is active on one of `expectNodes`, and each of them owns some; then lets every view catch up. */
+export async function settled(c: ReturnType<typeof makeCluster>, expectNodes: string[], ms = 5000) {
+  await until(async () => {
+    const owners = await c.owners();
+    if (owners.size !== TIMINGS.shardCount) return false;
+    const seen = new Set([...owners.values()].map((o) => (o.state === 'active' ? o.owner : '?')));
+    return seen.size === expectNodes.length && expectNodes.every((n) => seen.has(n));
+  }, ms);
+  await advance(50);
 }
