@@ -1,6 +1,6 @@
 export { CLUSTER_DEFAULTS, ClusterNode, type ClusterNodeOptions } from './cluster/cluster-node.js';
 export type { ClusterLog, ClusterTimings } from './cluster/context.js';
-export { shardOf } from './cluster/hash.js';
+export { hash32, shardOf } from './cluster/hash.js';
 export { MemoryShardMapStore } from './cluster/memory-shard-map-store.js';
 export { Rendezvous } from './cluster/rendezvous.js';
 export { nodeSubject } from './cluster/router.js';
@@ -20,6 +20,7 @@ export {
   type ActorContext,
   type ActorType,
   type ActorTypeSpec,
+  type AnyActorType,
   type AnyHandler,
   defineActor,
   type Handlers,

@@ -27,6 +27,7 @@ import { mountOperationRoutes } from './capabilities/http-routes.js';
 import { MemoryIdempotencyStore } from './capabilities/idempotency.js';
 import { capabilities } from './capabilities/index.js';
 import { mountOpenApi } from './capabilities/openapi.js';
+import type { CapabilityPorts } from './capabilities/operation.js';
 import { OperationRegistry } from './capabilities/registry.js';
 import type { Config } from './config/index.js';
 import { defaultAuthorizer, type SubscribeAuthorizer } from './gateway/authorize.js';
@@ -46,6 +47,8 @@ import { createMediaRoutes } from './media/serve/media-routes.js';
 import { startMedia } from './media/start-media.js';
 import { Metrics } from './metrics.js';
 import { migrate, PgliteSql, PgSql, type Sql } from './sql/index.js';
+import { Databases } from './storage/databases.js';
+import { parseShardRanges } from './storage/shard-ranges.js';
 import { MemoryStreamLog } from './streams/memory-stream-log.js';
 import { StreamHub } from './streams/stream-hub.js';
 import type { StreamLog } from './streams/stream-log.js';
@@ -59,7 +62,10 @@ export interface ShutterNode {
   readonly hub: StreamHub;
   readonly metrics: Metrics;
   readonly actors: ActorSystem;
+  /** The home database (logical shard 0's: actor state, queues, media). */
   readonly sql: Sql;
+  /** Every database, by logical shard. */
+  readonly db: Databases;
   /** Present with CLUSTER=true. */
   readonly cluster: ClusterNode | undefined;
   /** Mints tokens when development tokens are on. */
@@ -128,9 +134,68 @@ async function assemble(
   const bus: Bus = nc ? new NatsBus(nc, s.namespace) : new MemoryBus();
   own(() => bus.close());
 
-  const sql = await openSql(config);
-  own(() => sql.close());
+  const db = await openDatabases(config, own);
+  const sql = db.home;
   await migrate(sql, [...stateStoreMigrations]);
+
+  const logOptions = { maxEvents: g.historySize, ttlSeconds: g.historyTtlSeconds };
+  let streamLog: StreamLog;
+  if (s.redisUrl) {
+    const redis = new Redis(s.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2 });
+    own(async () => {
+      await redis.quit().catch(() => redis.disconnect());
+    });
+    await redis.connect();
+    streamLog = new RedisStreamLog(redis, s.namespace, logOptions);
+  } else streamLog = new MemoryStreamLog(logOptions);
+  own(() => streamLog.close());
+
+  let engine: WsEngine | undefined;
+  const hub = new StreamHub(bus, streamLog, { publish: (t, f) => engine?.publish(t, f) }, g.historySize, {
+    // Refreshed well inside the TTL, so a quiet stream with subscribers keeps its epoch.
+    keepAliveMs: Math.max(250, Math.min(60_000, (g.historyTtlSeconds * 1000) / 3)),
+    onError: (err, stream) => log.warn({ err, stream }, 'stream catch-up from the history failed'),
+  });
+  own(async () => hub.close());
+
+  const a = config.auth;
+  const secret = a.jwtSecret
+    ? new TextEncoder().encode(a.jwtSecret)
+    : a.jwtPublicKey
+      ? undefined
+      : devSecret(s.dataDir);
+  const verifier = new JwtVerifier({
+    ...(secret ? { secret } : {}),
+    ...(a.jwtPublicKey ? { publicKeyPem: a.jwtPublicKey } : {}),
+    ...(a.issuer ? { issuer: a.issuer } : {}),
+    audience: a.audience,
+  });
+  const minter =
+    a.devTokens && secret ? new HsMinter(secret, a.issuer || undefined, a.audience[0]) : undefined;
+
+  const metrics = new Metrics(g.nodeId);
+  const router = new HttpRouter(log, g.exposeErrors);
+
+  // The object store and the work queues: general ports the media path is the first user of.
+  const blobs = openBlobStore(config);
+  mountRoutes(router, blobs.routes);
+  if (!nc) await migrate(sql, jobQueueMigrations);
+  const openQueue = <P>(name: string, options: Partial<JobQueueOptions>): Promise<JobQueue<P>> =>
+    nc
+      ? NatsJobQueue.open<P>(nc, `${s.namespace}_${name}`, options)
+      : Promise.resolve(new SqlJobQueue<P>(sql, name, options));
+  const media = await startMedia({
+    config,
+    sql,
+    blobs: blobs.store,
+    openQueue,
+    publisher: hub,
+    verifier,
+    router,
+    log,
+    registry: metrics.registry,
+  });
+  own(() => media.stop());
 
   const c = config.actors;
   let cluster: ClusterNode | undefined;
@@ -164,48 +229,31 @@ async function assemble(
     onError: (err, ctx) => actorLog.error(actorErrorKey(err, ctx), { err, ...ctx }, 'actor error'),
   }).register(CounterActor);
   opened.push(() => actors.stop());
+
+  // What every capability may use; its tables on every database, its actors on every node.
+  const ports: CapabilityPorts = {
+    nodeId: g.nodeId,
+    actors,
+    log,
+    askTimeoutMs: c.askTimeoutMs,
+    now: Date.now,
+    config,
+    db,
+    streams: hub,
+    openQueue,
+    media: media.service,
+    blobs: blobs.store,
+  };
+  await db.migrate(capabilities.flatMap((cap) => cap.migrations ?? []));
+  for (const cap of capabilities) for (const type of cap.actors?.(ports) ?? []) actors.register(type);
   if (cluster) {
     const cl = cluster;
     opened.push(() => cl.stop());
     await cl.start(actors);
   }
 
-  const logOptions = { maxEvents: g.historySize, ttlSeconds: g.historyTtlSeconds };
-  let streamLog: StreamLog;
-  if (s.redisUrl) {
-    const redis = new Redis(s.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2 });
-    own(async () => {
-      await redis.quit().catch(() => redis.disconnect());
-    });
-    await redis.connect();
-    streamLog = new RedisStreamLog(redis, s.namespace, logOptions);
-  } else streamLog = new MemoryStreamLog(logOptions);
-  own(() => streamLog.close());
-
-  const a = config.auth;
-  const secret = a.jwtSecret
-    ? new TextEncoder().encode(a.jwtSecret)
-    : a.jwtPublicKey
-      ? undefined
-      : devSecret(s.dataDir);
-  const verifier = new JwtVerifier({
-    ...(secret ? { secret } : {}),
-    ...(a.jwtPublicKey ? { publicKeyPem: a.jwtPublicKey } : {}),
-    ...(a.issuer ? { issuer: a.issuer } : {}),
-    audience: a.audience,
-  });
-  const minter =
-    a.devTokens && secret ? new HsMinter(secret, a.issuer || undefined, a.audience[0]) : undefined;
-
-  let engine: WsEngine | undefined;
-  const hub = new StreamHub(bus, streamLog, { publish: (t, f) => engine?.publish(t, f) }, g.historySize, {
-    // Refreshed well inside the TTL, so a quiet stream with subscribers keeps its epoch.
-    keepAliveMs: Math.max(250, Math.min(60_000, (g.historyTtlSeconds * 1000) / 3)),
-    onError: (err, stream) => log.warn({ err, stream }, 'stream catch-up from the history failed'),
-  });
-  own(async () => hub.close());
   const operations = new OperationRegistry(capabilities, {
-    ports: { nodeId: g.nodeId, actors, log, askTimeoutMs: c.askTimeoutMs, now: Date.now },
+    ports,
     // Same-node retries and the `conflict` check; the actors' key table is what lasts the window.
     idempotency: new MemoryIdempotencyStore(Math.min(10 * 60_000, c.idempotencyWindowSeconds * 1000)),
     checkResults: s.env !== 'production',
@@ -216,11 +264,10 @@ async function assemble(
     verifier,
     hub,
     operations,
-    authorize: options.authorize ?? defaultAuthorizer,
+    authorize: options.authorize ?? operations.authorizer(defaultAuthorizer),
     log,
   });
 
-  const metrics = new Metrics(g.nodeId);
   timeBusRequests(bus, metrics.registry);
   metrics.addSource(
     'gateway',
@@ -250,7 +297,6 @@ async function assemble(
   }
 
   let ready = false;
-  const router = new HttpRouter(log, g.exposeErrors);
   const metricsEndpoint = await mountMetrics(router, metrics, config, log);
   own(() => metricsEndpoint.close());
   mountCoreRoutes(router, {
@@ -268,26 +314,11 @@ async function assemble(
   });
   mountOpenApi(router, operations);
 
-  // The object store and the work queues: general ports the media path is the first user of.
-  const blobs = openBlobStore(config);
-  mountRoutes(router, blobs.routes);
-  if (!nc) await migrate(sql, jobQueueMigrations);
-  const openQueue = <P>(name: string, options: Partial<JobQueueOptions>): Promise<JobQueue<P>> =>
-    nc
-      ? NatsJobQueue.open<P>(nc, `${s.namespace}_${name}`, options)
-      : Promise.resolve(new SqlJobQueue<P>(sql, name, options));
-  const media = await startMedia({
-    config,
-    sql,
-    blobs: blobs.store,
-    openQueue,
-    publisher: hub,
-    verifier,
-    router,
-    log,
-    registry: metrics.registry,
-  });
-  own(() => media.stop());
+  // Background work of the capabilities (queue consumers…), once everything they use is up.
+  for (const cap of capabilities) {
+    const started = await cap.start?.(ports);
+    if (started) own(() => started.stop());
+  }
 
   const limits = {
     // Engines cut far-oversized frames themselves (1009); between the documented
@@ -335,6 +366,7 @@ async function assemble(
     minter,
     actors,
     sql,
+    db,
     cluster,
     shutdown(options = {}) {
       shuttingDown ??= (async () => {
@@ -395,14 +427,35 @@ function openBlobStore(config: Config): { store: BlobStore; routes: RouteSpec[] 
   return { store, routes: createMediaRoutes({ store }) };
 }
 
-async function openSql(config: Config): Promise<Sql> {
+/**
+ * The relational store: the databases DATABASE_SHARDS names (one `Sql` per
+ * distinct URL, each logical shard mapped to its range's), or every shard in
+ * DATABASE_URL, or in an embedded PGlite under DATA_DIR. Each opened
+ * database is handed to `own` to be closed.
+ */
+async function openDatabases(config: Config, own: (close: Closer) => void): Promise<Databases> {
   const s = config.services;
-  if (s.databaseUrl) {
-    const pg = new PgSql(s.databaseUrl, s.namespace);
+  const open = async (url: string): Promise<Sql> => {
+    const pg = new PgSql(url, s.namespace);
+    own(() => pg.close());
     await pg.ensureSchema();
     return pg;
+  };
+  if (s.databaseShards) {
+    const { ranges } = parseShardRanges(s.databaseShards);
+    const byUrl = new Map<string, Sql>();
+    const map: Sql[] = [];
+    for (const r of ranges) {
+      let sql = byUrl.get(r.url);
+      if (!sql) byUrl.set(r.url, (sql = await open(r.url)));
+      for (let shard = r.from; shard <= r.to; shard++) map[shard] = sql;
+    }
+    return new Databases(map);
   }
-  return PgliteSql.open(join(s.dataDir, 'pglite'), s.namespace);
+  if (s.databaseUrl) return Databases.single(await open(s.databaseUrl));
+  const lite = await PgliteSql.open(join(s.dataDir, 'pglite'), s.namespace);
+  own(() => lite.close());
+  return Databases.single(lite);
 }
 
 /** Numeric fields of a stats object, one level of nesting flattened (`turnTime.p99` → `turnTimeP99`). */

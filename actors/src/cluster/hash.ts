@@ -1,3 +1,5 @@
+import { shardOfId } from '@shutter/protocol';
+
 /**
  * Small, stable 32-bit hashes for placement. Stable means: the same input
  * gives the same number on every node, every Node.js version and forever, so
@@ -45,7 +47,15 @@ export function fmix32(x: number): number {
   return h >>> 0;
 }
 
-/** The logical shard of actor `(type, id)` among `shardCount` shards. */
+/**
+ * The logical shard of actor `(type, id)` among `shardCount` shards. An id
+ * that carries its owner's shard (a Shutter id, `protocol/src/ids.ts`) is
+ * placed by it, so a user's actor, its posts' actors and its rows share one
+ * shard (with the default 1 024 shards: the very logical shard of the
+ * storage map). Any other id goes by a hash of type and id.
+ */
 export function shardOf(type: string, id: string, shardCount: number): number {
+  const carried = shardOfId(id);
+  if (carried !== undefined) return carried % shardCount;
   return hash32(`${type}\u0000${id}`) % shardCount;
 }

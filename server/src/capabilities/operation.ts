@@ -1,4 +1,4 @@
-import type { ActorSystem } from '@shutter/actors';
+import type { ActorSystem, AnyActorType } from '@shutter/actors';
 import {
   type MethodName,
   type MethodParams,
@@ -6,7 +6,14 @@ import {
   type MethodSchemas,
   Methods,
 } from '@shutter/protocol';
+import type { BlobStore } from '../blobs/blob-store.js';
+import type { Config } from '../config/index.js';
+import type { JobQueue, JobQueueOptions } from '../jobs/index.js';
 import type { Logger } from '../log.js';
+import type { MediaService } from '../media/media-service.js';
+import type { Migration } from '../sql/sql.js';
+import type { Databases } from '../storage/databases.js';
+import type { StreamPublisher } from '../streams/publisher.js';
 
 /** Who may call an operation: any authenticated user, or anyone (HTTP without a token). */
 export type OperationAuth = 'user' | 'none';
@@ -39,6 +46,18 @@ export interface CapabilityPorts {
   /** Deadline of an actor ask (ASK_TIMEOUT_MS). */
   askTimeoutMs: number;
   now: () => number;
+  /** The node's whole configuration (a capability reads its own section). */
+  config: Config;
+  /** The partitioned relational store: 1 024 logical shards on one or more databases. */
+  db: Databases;
+  /** Publishes events to streams (`user:<id>:feed`…): history, then every subscriber on every node. */
+  streams: StreamPublisher;
+  /** Opens a named durable work queue (JetStream in a cluster, SQL otherwise). */
+  openQueue: <P>(name: string, options: Partial<JobQueueOptions>) => Promise<JobQueue<P>>;
+  /** Media items (status, owner, variants) from the media path. */
+  media: MediaService;
+  /** The object store (signed URLs of media variants). */
+  blobs: BlobStore;
 }
 
 /** What a handler knows about one call. */
@@ -98,7 +117,28 @@ export interface Capability {
   /** One line for the OpenAPI document's tag. */
   description: string;
   operations: readonly AnyOperation[];
+  /** Tables of this capability: applied to every database (each holds its logical shards' rows). */
+  migrations?: readonly Migration[];
+  /** Actor types of this capability, made with the node's ports; registered on every node before it joins. */
+  actors?: (ports: CapabilityPorts) => readonly AnyActorType[];
+  /**
+   * Who may subscribe to streams of the kinds named here (`author` for
+   * `author:<id>:posts`…). A kind no capability names keeps the gateway's
+   * default rule (`user:<id>:…` for that user alone; `topic:` and `photo:` public).
+   */
+  streams?: Record<string, StreamAuthorizer>;
+  /** Background work of this capability (a queue consumer…), started once the node's ports are up. */
+  start?: (ports: CapabilityPorts) => Promise<{ stop(): Promise<void> }>;
+  /** Removes this capability's data of a deleted account, from every shard it touched. */
+  onUserDeleted?: (ports: CapabilityPorts, userId: string) => Promise<void>;
 }
+
+/** Decides whether `userId` may subscribe to `stream` (checked on every `sub`). */
+export type StreamAuthorizer = (
+  ports: CapabilityPorts,
+  userId: string,
+  stream: string,
+) => boolean | Promise<boolean>;
 
 /** An operation of any method, as a list holds it. */
 export type AnyOperation = { [M in MethodName]: Operation<M> }[MethodName];

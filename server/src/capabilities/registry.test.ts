@@ -14,13 +14,20 @@ import { toPublicError } from '../errors.js';
 import { silentLogger } from '../log.js';
 import { MemoryIdempotencyStore } from './idempotency.js';
 import { capabilities } from './index.js';
-import { type Capability, defineCapability, defineOperation, type OperationHandler } from './operation.js';
+import {
+  type Capability,
+  type CapabilityPorts,
+  defineCapability,
+  defineOperation,
+  type OperationHandler,
+} from './operation.js';
 import { type OperationCall, OperationRegistry } from './registry.js';
 
 const log = silentLogger();
 const actors = new ActorSystem({ store: new MemoryStateStore(), placement: new SingleNodePlacement(16) });
 afterAll(() => actors.stop());
-const ports = { nodeId: 'n1', actors, log, askTimeoutMs: 1000, now: () => 42 };
+// The system capability uses none of the storage or media ports.
+const ports = { nodeId: 'n1', actors, log, askTimeoutMs: 1000, now: () => 42 } as unknown as CapabilityPorts;
 
 function registry(caps: readonly Capability[] = capabilities, checkResults = true) {
   return new OperationRegistry(caps, {

@@ -1,5 +1,6 @@
-import { isMethodName, type MethodName, Methods, ShutterError } from '@shutter/protocol';
+import { isMethodName, type MethodName, Methods, ShutterError, streamKind } from '@shutter/protocol';
 import { validate } from '@shutter/protocol/validate';
+import type { SubscribeAuthorizer } from '../gateway/authorize.js';
 import type { IdempotencyStore } from './idempotency.js';
 import type {
   AnyOperation,
@@ -8,6 +9,7 @@ import type {
   CapabilityPorts,
   Operation,
   OperationContext,
+  StreamAuthorizer,
 } from './operation.js';
 
 export interface RegistryOptions {
@@ -62,6 +64,29 @@ export class OperationRegistry {
     // The protocol is the contract: a method a client may send with no operation behind it is a bug.
     const missing = Object.keys(Methods).filter((m) => !this.ops.has(m));
     if (missing.length > 0) throw new Error(`no operation serves ${missing.join(', ')}`);
+  }
+
+  /**
+   * The gateway's `sub` check: the rule of the capability that names the
+   * stream's kind, else `fallback` (the default rule).
+   */
+  authorizer(fallback: SubscribeAuthorizer): SubscribeAuthorizer {
+    const rules = new Map<string, StreamAuthorizer>();
+    for (const cap of this.capabilities) {
+      for (const [kind, rule] of Object.entries(cap.streams ?? {})) {
+        if (rules.has(kind)) throw new Error(`two capabilities authorize ${kind}: streams`);
+        rules.set(kind, rule);
+      }
+    }
+    return (userId, stream) => {
+      const rule = rules.get(streamKind(stream));
+      return rule ? rule(this.options.ports, userId, stream) : fallback(userId, stream);
+    };
+  }
+
+  /** Removes a deleted account's data: every capability's `onUserDeleted`, in registration order. */
+  async userDeleted(userId: string): Promise<void> {
+    for (const cap of this.capabilities) await cap.onUserDeleted?.(this.options.ports, userId);
   }
 
   /** Every operation, in registration order. */

@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { parseShardRanges } from '../storage/shard-ranges.js';
 import { actorSettings } from './actors.js';
 import { authSettings } from './auth.js';
 import { gatewaySettings } from './gateway.js';
@@ -46,6 +47,16 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
 
 function contradictions(c: Config): string[] {
   const out: string[] = [];
+  if (c.services.databaseShards) {
+    const { ranges, problems } = parseShardRanges(c.services.databaseShards);
+    out.push(...problems);
+    const home = ranges[0]?.url;
+    if (problems.length === 0 && c.services.databaseUrl && c.services.databaseUrl !== home)
+      out.push(
+        'DATABASE_URL, when DATABASE_SHARDS is set too, must be the database of logical shard 0 (or be left empty).',
+      );
+    if (problems.length === 0 && home && !c.services.databaseUrl) c.services.databaseUrl = home;
+  }
   if (c.services.cluster) {
     const missing = [
       !c.services.natsUrl && 'NATS_URL',

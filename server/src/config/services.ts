@@ -12,6 +12,11 @@ export const serviceSettings = {
     ['postgres:', 'postgresql:'],
     'PostgreSQL; empty runs the embedded PGlite under DATA_DIR.',
   ),
+  databaseShards: str(
+    'DATABASE_SHARDS',
+    '',
+    "Several PostgreSQL databases as physical shards: comma-separated <from>-<to>=<url> ranges of the 1 024 logical shards (0-511=postgres://a/db,512-1023=postgres://b/db), covering each once. Rows live in the database of their owner's logical shard; logical shard 0's database also holds what is not partitioned. Empty: every shard in DATABASE_URL (or PGlite).",
+  ),
   redisUrl: url(
     'REDIS_URL',
     ['redis:', 'rediss:'],
