@@ -14,6 +14,25 @@ afterEach(async () => {
   await server.close();
 });
 
+describe('api', () => {
+  it('sends client.api.<capability>.<verb>(params) as that method, and answers its result', async () => {
+    const seen: Array<{ method: string; params: unknown; ikey: string | undefined }> = [];
+    server.onRequest = (req) => {
+      seen.push({ method: req.method, params: req.params, ikey: req.ikey });
+      return { result: { counter: 'c', value: 7 } };
+    };
+    const { client } = testClient(server);
+    client.connect();
+    const r = await client.api.system.increment({ counter: 'c', by: 2 }, { ikey: 'key-12345678' });
+    expect(r.value).toBe(7);
+    expect(seen).toEqual([
+      { method: 'system.increment', params: { counter: 'c', by: 2 }, ikey: 'key-12345678' },
+    ]);
+    // The same method object each time (no allocation per call site), and one per capability.
+    expect(client.api.system).toBe(client.api.system);
+  });
+});
+
 describe('call()', () => {
   it('rejects with the server error code, retryAfterMs and correlation id', async () => {
     server.onRequest = () => ({

@@ -8,6 +8,7 @@ import {
   ShutterError,
   type WelcomeMessage,
 } from '@shutter/protocol/wire';
+import { type Api, makeApi } from './api.js';
 import { Backoff } from './backoff.js';
 import { Connection, clientReason } from './connection.js';
 import { disconnectedError, ServerError, toError } from './errors.js';
@@ -55,6 +56,10 @@ export class ShutterClient extends ClientStateMachine {
   #run = 0;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #stableTimer: ReturnType<typeof setTimeout> | undefined;
+  /** One typed method per operation: `client.api.feed.get({ limit: 20 })` (see `call`). */
+  readonly api: Api = makeApi((method, params, options) =>
+    this.call(method as MethodName, params as never, options),
+  );
 
   constructor(options: ClientOptions) {
     super();

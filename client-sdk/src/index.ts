@@ -1,3 +1,4 @@
+export type { Api } from './api.js';
 /**
  * @shutter/client-sdk: the public surface. Everything apps need is listed
  * here by name; internals (connection, request table, cursors) stay private.
