@@ -52,4 +52,23 @@ export const ErrorDescriptions: Record<ErrorCode, string> = {
     'The server cannot store the change this request makes, as sent (for example a name holding characters the database refuses); sending it again fails the same way. Nothing was applied.',
   idempotency_key_expired:
     'The time in the `ikey` (a UUIDv7) is older than the idempotency window, so the server may have forgotten it and refuses the request rather than risk applying it twice. Nothing was applied; check the state before sending it again with a new key.',
+  username_taken:
+    'Accounts: another account holds that username (usernames are unique without regard to case). Nothing was created.',
+  username_invalid:
+    'Accounts: a username must be 3–30 characters of `a-z 0-9 . _` (upper case is read as lower case).',
+  username_reserved:
+    'Accounts: the username is reserved (for example `admin`, `api`, `shutter`) and cannot be registered.',
+  password_too_weak:
+    'Accounts: the password is shorter than the minimum, longer than the maximum, or on the list of common passwords.',
+  invalid_credentials:
+    'Accounts: the username and password do not match an account. Whether the username exists is not told.',
+  refresh_token_invalid:
+    'Accounts: the refresh token is unknown, expired, revoked, or was already used (a reused token revokes its whole family: log in again).',
+  blocked: 'Graph: the other user blocks you, or you block them; nothing was changed.',
+  cannot_follow_self: 'Graph: a user cannot follow themselves.',
+  media_not_ready:
+    'Posts: a media id named in the post has not finished processing (or failed); try again once it is ready.',
+  media_not_owned: 'Posts: a media id named in the post does not exist or belongs to someone else.',
+  invalid_cursor:
+    'A pagination cursor is malformed or was not made by this server; start again without a cursor.',
 };

@@ -41,6 +41,17 @@ export const ErrorCodes = {
   media_processing_failed: { http: 500, retryable: true },
   write_rejected: { http: 422, retryable: false },
   idempotency_key_expired: { http: 422, retryable: false },
+  username_taken: { http: 409, retryable: false },
+  username_invalid: { http: 400, retryable: false },
+  username_reserved: { http: 400, retryable: false },
+  password_too_weak: { http: 400, retryable: false },
+  invalid_credentials: { http: 401, retryable: false },
+  refresh_token_invalid: { http: 401, retryable: false },
+  blocked: { http: 403, retryable: false },
+  cannot_follow_self: { http: 400, retryable: false },
+  media_not_ready: { http: 409, retryable: true },
+  media_not_owned: { http: 403, retryable: false },
+  invalid_cursor: { http: 400, retryable: false },
 } as const satisfies Record<string, { http: number; retryable: boolean }>;
 
 export type ErrorCode = keyof typeof ErrorCodes;
