@@ -23,6 +23,7 @@ import { SqlStateStore, stateStoreMigrations } from './adapters/sql-state-store.
 import { bearerAuthenticator } from './auth/bearer.js';
 import { devSecret, HsMinter, JwtVerifier, type TokenMinter } from './auth/tokens.js';
 import type { BlobStore } from './blobs/blob-store.js';
+import { DomainEvents } from './capabilities/events.js';
 import { mountOperationRoutes } from './capabilities/http-routes.js';
 import { MemoryIdempotencyStore } from './capabilities/idempotency.js';
 import { capabilities } from './capabilities/index.js';
@@ -243,6 +244,7 @@ async function assemble(
     openQueue,
     media: media.service,
     blobs: blobs.store,
+    events: new DomainEvents(),
   };
   await db.migrate(capabilities.flatMap((cap) => cap.migrations ?? []));
   for (const cap of capabilities) for (const type of cap.actors?.(ports) ?? []) actors.register(type);

@@ -14,6 +14,7 @@ import type { MediaService } from '../media/media-service.js';
 import type { Migration } from '../sql/sql.js';
 import type { Databases } from '../storage/databases.js';
 import type { StreamPublisher } from '../streams/publisher.js';
+import type { DomainEvents } from './events.js';
 
 /** Who may call an operation: any authenticated user, or anyone (HTTP without a token). */
 export type OperationAuth = 'user' | 'none';
@@ -58,6 +59,8 @@ export interface CapabilityPorts {
   media: MediaService;
   /** The object store (signed URLs of media variants). */
   blobs: BlobStore;
+  /** Domain events between capabilities on this node (a follow, a post): see `events.ts`. */
+  events: DomainEvents;
 }
 
 /** What a handler knows about one call. */
