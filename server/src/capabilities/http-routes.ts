@@ -66,7 +66,7 @@ export function mountOperationRoutes(
         idempotencyKey: ikey,
         via: 'http',
       });
-      res.json(200, result);
+      res.json(op.http.status ?? 200, result);
     });
   }
 }

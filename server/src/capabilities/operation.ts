@@ -26,6 +26,8 @@ export interface HttpBinding {
   method: HttpVerb;
   /** OpenAPI template syntax: `/v1/counters/{counter}/increment`. */
   path: string;
+  /** The status of a success (default 200; 201 for a create). */
+  status?: 200 | 201;
 }
 
 /** The authenticated caller; `userId` is `''` for an `auth: 'none'` operation called without a token. */
