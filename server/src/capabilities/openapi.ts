@@ -100,7 +100,10 @@ function operationObject(tag: string, op: AnyOperation): Json {
     ...(op.auth === 'user' ? { security: [{ bearer: [] }] } : {}),
     ...(parameters.length > 0 ? { parameters } : {}),
     responses: {
-      [String(op.http.status ?? 200)]: { description: 'The result', content: { 'application/json': { schema: plain(op.result) } } },
+      [String(op.http.status ?? 200)]: {
+        description: 'The result',
+        content: { 'application/json': { schema: plain(op.result) } },
+      },
       default: { $ref: '#/components/responses/Error' },
     },
   };
