@@ -5,7 +5,7 @@ import { loadConfig } from '../../src/config/index.js';
 import { type Logger, silentLogger } from '../../src/log.js';
 import { type ShutterNode, startNode } from '../../src/node.js';
 import { PgSql } from '../../src/sql/index.js';
-import { postgresUrl, uniqueName } from '../services.js';
+import { postgresUrl, postgresUrlB, testShards, uniqueName } from '../services.js';
 
 export type Transport = 'ws' | 'uws';
 export const TRANSPORTS: Transport[] = ['ws', 'uws'];
@@ -14,7 +14,10 @@ export const TRANSPORTS: Transport[] = ['ws', 'uws'];
  * Starts a node on port 0 with the embedded defaults plus `env`, logs
  * silenced. Its relational store is this machine's PostgreSQL in a schema of
  * its own (opening PGlite takes seconds and hundreds of MB per node), dropped
- * again on shutdown.
+ * again on shutdown: two databases as two physical shards (`testShards`:
+ * logical shards 0–511 in `test`, 512–1023 in `test_shard_b`) unless `env`
+ * names DATABASE_URL or DATABASE_SHARDS itself — so every test of the domain
+ * runs on partitioned storage.
  */
 export async function startTestNode(
   transport: Transport,
@@ -22,8 +25,10 @@ export async function startTestNode(
   logger: Logger = silentLogger(),
 ): Promise<ShutterNode> {
   const ns = env.NAMESPACE ?? uniqueName('node').toLowerCase().slice(0, 32);
+  const sharded = env.DATABASE_URL === undefined && env.DATABASE_SHARDS === undefined;
   const config = loadConfig({
     DATABASE_URL: postgresUrl,
+    ...(sharded ? { DATABASE_SHARDS: testShards } : {}),
     NAMESPACE: ns,
     PORT: '0',
     HOST: '127.0.0.1',
@@ -39,9 +44,11 @@ export async function startTestNode(
     (dropped ??= (async () => {
       await shutdown();
       if (config.services.databaseUrl !== postgresUrl || env.NAMESPACE) return;
-      const admin = new PgSql(postgresUrl, 'public', 1);
-      await admin.query(`DROP SCHEMA IF EXISTS ${ns} CASCADE`);
-      await admin.close();
+      for (const url of sharded ? [postgresUrl, postgresUrlB] : [postgresUrl]) {
+        const admin = new PgSql(url, 'public', 1);
+        await admin.query(`DROP SCHEMA IF EXISTS ${ns} CASCADE`);
+        await admin.close();
+      }
     })());
   return node;
 }
