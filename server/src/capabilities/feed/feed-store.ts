@@ -31,7 +31,7 @@
  */
 export interface FeedStore {
   readonly kind: 'redis' | 'memory';
-  page(reader: string, opts: { before?: string; limit: number }): Promise<string[] | undefined>;
+  page(reader: string, opts: { before?: string | undefined; limit: number }): Promise<string[] | undefined>;
   add(entries: readonly FeedEntry[]): Promise<void>;
   remove(entries: readonly FeedEntry[]): Promise<void>;
   /** Marks the feed as being built; answers the token `finishBuild` needs. */
