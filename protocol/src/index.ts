@@ -18,6 +18,13 @@ export { hardenMsgpackDecoding } from './harden.js';
 export { ID_PATTERN, isId, LOGICAL_SHARDS, newId, shardOfId, timeOfId } from './ids.js';
 export * from './messages.js';
 export {
+  MAX_CAPTION_LENGTH,
+  MAX_HASHTAGS,
+  MAX_POST_MEDIA,
+  type Post,
+  type PostImage,
+} from './methods/posts.js';
+export {
   isMethodName,
   type MethodMap,
   type MethodName,

@@ -126,6 +126,15 @@ export class MediaRecords {
     return r.rows[0] ? toItem(r.rows[0]) : undefined;
   }
 
+  /** The items among `ids` that exist, in one query (a page of posts reads its media at once). */
+  async many(ids: readonly string[]): Promise<MediaItem[]> {
+    if (ids.length === 0) return [];
+    const r = await this.sql.query('SELECT * FROM media_items WHERE id = ANY($1::text[])', [
+      [...new Set(ids)],
+    ]);
+    return r.rows.map(toItem);
+  }
+
   async insertProcessing(i: {
     id: string;
     ownerId: string;

@@ -32,6 +32,8 @@ export interface MediaStatusView extends MediaItem {
 
 export interface MediaService extends MediaIngest {
   get(mediaId: string): Promise<MediaStatusView | undefined>;
+  /** The records of the items among `ids` that exist, in one query, without job progress (hydrating posts). */
+  many(mediaIds: readonly string[]): Promise<MediaItem[]>;
   /**
    * An operator's retry of an item whose processing job died (`failed` with
    * `media_processing_failed`): the item goes back to `processing`, its job
@@ -100,6 +102,8 @@ export function createMediaService(deps: MediaServiceDeps): MediaService {
     },
 
     get: view,
+
+    many: (mediaIds) => records.many(mediaIds),
 
     async mediaState(mediaId) {
       const item = await records.get(mediaId);
