@@ -47,6 +47,12 @@ export interface RunnerTarget extends TargetInfo {
   readonly nodes: number;
   /** The first node's process id, when the runner started it (RSS and CPU come from /proc). */
   readonly pid: number | undefined;
+  /**
+   * The relational store of a node the runner started (its DATABASE_URL and
+   * NAMESPACE), for scenarios that seed data straight into the tables;
+   * undefined with --url.
+   */
+  readonly database: { url: string; namespace: string } | undefined;
   /** Publishes `data` on `stream` through the admin API (of the last node in a local cluster). */
   publish(stream: string, data: unknown): Promise<void>;
   /**

@@ -57,6 +57,7 @@ export function externalTarget(o: { url: string; secret: string; adminToken: str
     wsUrl: o.url,
     wsUrls: [o.url],
     nodes: 1,
+    database: undefined,
     httpUrl,
     secret: o.secret,
     adminToken: o.adminToken,
@@ -191,6 +192,7 @@ export async function startNode(o: NodeOptions): Promise<OwnedTarget> {
     adminToken,
     transport: o.transport,
     nodes: count,
+    database: { url: o.databaseUrl, namespace },
     get pid() {
       return first.child?.pid;
     },
