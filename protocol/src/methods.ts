@@ -1,4 +1,5 @@
 import type { Static, TSchema } from '@sinclair/typebox';
+import { PostsMethods } from './methods/posts.js';
 import { SystemMethods } from './methods/system.js';
 
 /**
@@ -10,6 +11,7 @@ import { SystemMethods } from './methods/system.js';
  */
 export const Methods = {
   ...SystemMethods,
+  ...PostsMethods,
 } as const satisfies Record<string, MethodSchemas>;
 
 export interface MethodSchemas {

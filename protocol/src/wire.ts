@@ -35,4 +35,8 @@ import type { MethodName } from './methods.js';
 export const MethodIdempotency = {
   'system.echo': true,
   'system.increment': false,
+  'posts.create': false,
+  'posts.get': true,
+  'posts.delete': true,
+  'posts.list': true,
 } as const satisfies Record<MethodName, boolean>;

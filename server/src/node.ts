@@ -67,6 +67,8 @@ export interface ShutterNode {
   readonly sql: Sql;
   /** Every database, by logical shard. */
   readonly db: Databases;
+  /** What every capability's operations use (domain events, media, blobs…): for tests and harnesses. */
+  readonly ports: CapabilityPorts;
   /** Present with CLUSTER=true. */
   readonly cluster: ClusterNode | undefined;
   /** Mints tokens when development tokens are on. */
@@ -369,6 +371,7 @@ async function assemble(
     actors,
     sql,
     db,
+    ports,
     cluster,
     shutdown(options = {}) {
       shuttingDown ??= (async () => {

@@ -127,21 +127,23 @@ export async function insertPost(sql: Sql, p: NewPost): Promise<{ row: PostRow; 
 }
 
 /**
- * Marks the post deleted if it is live, lowering its author's `post_count`
- * in the same transaction; a deleted post stays as it is. Answers the row
- * as it was before, or undefined if there is none.
+ * Marks the post deleted if it is live and `by` is its author, lowering the
+ * author's `post_count` in the same transaction; a deleted post stays as it
+ * is (idempotent). Answers the row as it is now, or why nothing was done.
  */
 export async function markDeleted(
   sql: Sql,
   id: string,
-): Promise<{ row: PostRow; deleted: boolean } | undefined> {
+  by: string,
+): Promise<PostRow | 'missing' | 'not_author'> {
   return sql.transaction(async (tx) => {
     const row = await selectOne(tx, id, true);
-    if (!row) return undefined;
-    if (row.deleted) return { row, deleted: false };
+    if (!row) return 'missing';
+    if (row.authorId !== by) return 'not_author';
+    if (row.deleted) return row;
     await tx.query('UPDATE posts SET deleted_at = now() WHERE id = $1', [id]);
     await tx.query('UPDATE users SET post_count = GREATEST(post_count - 1, 0) WHERE id = $1', [row.authorId]);
-    return { row, deleted: true };
+    return { ...row, deleted: true };
   });
 }
 
