@@ -17,6 +17,7 @@ export { type ErrorCode, ErrorCodes, isErrorCode, ShutterError, type ShutterErro
 export { hardenMsgpackDecoding } from './harden.js';
 export { ID_PATTERN, isId, LOGICAL_SHARDS, newId, shardOfId, timeOfId } from './ids.js';
 export * from './messages.js';
+export { FeedEvent } from './methods/feed.js';
 export {
   MAX_CAPTION_LENGTH,
   MAX_HASHTAGS,
@@ -33,7 +34,14 @@ export {
   type MethodSchemas,
   Methods,
 } from './methods.js';
-export { isValidStreamName, STREAM_NAME_PATTERN, type StreamPosition, streamKind } from './streams.js';
+export {
+  authorPostsStream,
+  feedStream,
+  isValidStreamName,
+  STREAM_NAME_PATTERN,
+  type StreamPosition,
+  streamKind,
+} from './streams.js';
 export { MalformedFrameError } from './strict-decode.js';
 export { UncleanTextError } from './text.js';
 export { DEFAULT_MAX_FRAME_BYTES, PROTOCOL_VERSION, SUBPROTOCOLS, Subprotocol, WS_PATH } from './version.js';

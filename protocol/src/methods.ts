@@ -1,4 +1,5 @@
 import type { Static, TSchema } from '@sinclair/typebox';
+import { FeedMethods } from './methods/feed.js';
 import { PostsMethods } from './methods/posts.js';
 import { SystemMethods } from './methods/system.js';
 
@@ -11,6 +12,7 @@ import { SystemMethods } from './methods/system.js';
  */
 export const Methods = {
   ...SystemMethods,
+  ...FeedMethods,
   ...PostsMethods,
 } as const satisfies Record<string, MethodSchemas>;
 

@@ -20,3 +20,13 @@ export interface StreamPosition {
   epoch: string;
   seq: number;
 }
+
+/** The live stream of a user's feed: new posts of the authors they follow (below the fan-out threshold). */
+export function feedStream(userId: string): string {
+  return `user:${userId}:feed`;
+}
+
+/** The live stream of an author's new posts: followers of an author above the fan-out threshold subscribe to it. */
+export function authorPostsStream(authorId: string): string {
+  return `author:${authorId}:posts`;
+}

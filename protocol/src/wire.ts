@@ -35,6 +35,7 @@ import type { MethodName } from './methods.js';
 export const MethodIdempotency = {
   'system.echo': true,
   'system.increment': false,
+  'feed.get': true,
   'posts.create': false,
   'posts.get': true,
   'posts.delete': true,

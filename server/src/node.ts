@@ -16,6 +16,7 @@ import { LocalBlobStore } from './adapters/local-blob-store.js';
 import { NatsBus } from './adapters/nats-bus.js';
 import { NatsJobQueue } from './adapters/nats-job-queue.js';
 import { NatsShardMapStore } from './adapters/nats-shard-map.js';
+import { RedisFeedStore } from './adapters/redis-feed-store.js';
 import { RedisStreamLog } from './adapters/redis-stream-log.js';
 import { S3BlobStore } from './adapters/s3-blob-store.js';
 import { jobQueueMigrations, SqlJobQueue } from './adapters/sql-job-queue.js';
@@ -24,6 +25,8 @@ import { bearerAuthenticator } from './auth/bearer.js';
 import { devSecret, HsMinter, JwtVerifier, type TokenMinter } from './auth/tokens.js';
 import type { BlobStore } from './blobs/blob-store.js';
 import { DomainEvents } from './capabilities/events.js';
+import type { FeedStore } from './capabilities/feed/feed-store.js';
+import { MemoryFeedStore } from './capabilities/feed/memory-feed-store.js';
 import { mountOperationRoutes } from './capabilities/http-routes.js';
 import { MemoryIdempotencyStore } from './capabilities/idempotency.js';
 import { capabilities } from './capabilities/index.js';
@@ -143,6 +146,8 @@ async function assemble(
 
   const logOptions = { maxEvents: g.historySize, ttlSeconds: g.historyTtlSeconds };
   let streamLog: StreamLog;
+  // Feeds: a sorted set per reader in Redis (same connection as the stream history), else this process.
+  let feeds: FeedStore;
   if (s.redisUrl) {
     const redis = new Redis(s.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2 });
     own(async () => {
@@ -150,7 +155,15 @@ async function assemble(
     });
     await redis.connect();
     streamLog = new RedisStreamLog(redis, s.namespace, logOptions);
-  } else streamLog = new MemoryStreamLog(logOptions);
+    feeds = new RedisFeedStore(redis, s.namespace, {
+      maxItems: config.feed.maxItems,
+      ttlSeconds: config.feed.ttlSeconds,
+    });
+  } else {
+    streamLog = new MemoryStreamLog(logOptions);
+    feeds = new MemoryFeedStore({ maxItems: config.feed.maxItems, maxFeeds: config.feed.memoryFeeds });
+  }
+  own(() => feeds.close());
   own(() => streamLog.close());
 
   let engine: WsEngine | undefined;
@@ -247,6 +260,7 @@ async function assemble(
     media: media.service,
     blobs: blobs.store,
     events: new DomainEvents(),
+    feeds,
   };
   await db.migrate(capabilities.flatMap((cap) => cap.migrations ?? []));
   for (const cap of capabilities) for (const type of cap.actors?.(ports) ?? []) actors.register(type);

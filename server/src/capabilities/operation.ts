@@ -15,6 +15,7 @@ import type { Migration } from '../sql/sql.js';
 import type { Databases } from '../storage/databases.js';
 import type { StreamPublisher } from '../streams/publisher.js';
 import type { DomainEvents } from './events.js';
+import type { FeedStore } from './feed/feed-store.js';
 
 /** Who may call an operation: any authenticated user, or anyone (HTTP without a token). */
 export type OperationAuth = 'user' | 'none';
@@ -63,6 +64,8 @@ export interface CapabilityPorts {
   blobs: BlobStore;
   /** Domain events between capabilities on this node (a follow, a post): see `events.ts`. */
   events: DomainEvents;
+  /** Each reader's stored feed of post ids (Redis with REDIS_URL, else in memory): see `feed/feed-store.ts`. */
+  feeds: FeedStore;
 }
 
 /** What a handler knows about one call. */

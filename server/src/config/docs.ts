@@ -7,6 +7,7 @@ const TITLES: Record<string, string> = {
   auth: 'Authentication and operator access',
   media: 'Media',
   actors: 'Actors and cluster',
+  feed: 'Feed',
 };
 
 function shown(v: unknown): string {

@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { parseShardRanges } from '../storage/shard-ranges.js';
 import { actorSettings } from './actors.js';
 import { authSettings } from './auth.js';
+import { feedSettings } from './feed.js';
 import { gatewaySettings } from './gateway.js';
 import { mediaSettings } from './media.js';
 import { serviceSettings } from './services.js';
@@ -16,6 +17,7 @@ export const allSettings = {
   auth: authSettings,
   media: mediaSettings,
   actors: actorSettings,
+  feed: feedSettings,
 } as const satisfies Record<string, SettingsShape>;
 
 export type Config = { [K in keyof typeof allSettings]: ValuesOf<(typeof allSettings)[K]> };

@@ -26,7 +26,10 @@ export class MemoryFeedStore implements FeedStore {
 
   constructor(private readonly o: MemoryFeedStoreOptions) {}
 
-  async page(reader: string, opts: { before?: string | undefined; limit: number }): Promise<string[] | undefined> {
+  async page(
+    reader: string,
+    opts: { before?: string | undefined; limit: number },
+  ): Promise<string[] | undefined> {
     const f = this.touch(reader);
     if (!f?.built) return undefined;
     const from = opts.before === undefined ? 0 : firstOlder(f.ids, opts.before);
