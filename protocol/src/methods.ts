@@ -1,6 +1,5 @@
 import type { Static, TSchema } from '@sinclair/typebox';
-import { FeedMethods } from './methods/feed.js';
-import { PostsMethods } from './methods/posts.js';
+import { AccountsMethods } from './methods/accounts.js';
 import { SystemMethods } from './methods/system.js';
 
 /**
@@ -12,8 +11,7 @@ import { SystemMethods } from './methods/system.js';
  */
 export const Methods = {
   ...SystemMethods,
-  ...FeedMethods,
-  ...PostsMethods,
+  ...AccountsMethods,
 } as const satisfies Record<string, MethodSchemas>;
 
 export interface MethodSchemas {

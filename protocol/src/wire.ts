@@ -35,9 +35,12 @@ import type { MethodName } from './methods.js';
 export const MethodIdempotency = {
   'system.echo': true,
   'system.increment': false,
-  'feed.get': true,
-  'posts.create': false,
-  'posts.get': true,
-  'posts.delete': true,
-  'posts.list': true,
+  'accounts.register': false,
+  'accounts.login': true,
+  'accounts.refresh': false,
+  'accounts.logout': true,
+  'accounts.profile': true,
+  'accounts.me': true,
+  'accounts.update': true,
+  'accounts.delete': true,
 } as const satisfies Record<MethodName, boolean>;

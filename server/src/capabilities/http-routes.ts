@@ -19,11 +19,12 @@ export interface OperationRoutesDeps {
 }
 
 const ANONYMOUS: Caller = { userId: '', session: undefined };
-const WITH_BODY = new Set(['POST', 'PUT', 'PATCH']);
+/** DELETE too: account deletion takes the password in the body (an empty body is `{}`). */
+const WITH_BODY = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 /**
  * The HTTP front door of every registered operation: `{name}` path
- * segments, the query string and the JSON body (POST/PUT/PATCH) merged into
+ * segments, the query string and the JSON body (POST/PUT/PATCH/DELETE) merged into
  * one params object, then the same `registry.call` the socket uses. A name
  * given twice (path and body, or twice in the query) is `bad_request`.
  * Path and query values are strings, converted to a number or boolean where
@@ -40,10 +41,12 @@ export function mountOperationRoutes(
   for (const op of registry.operations()) {
     const pattern = op.http.path.replace(/\{([^}]+)\}/g, ':$1');
     router.on(op.http.method, pattern, async (req, res) => {
-      const caller: Caller =
-        op.auth === 'none' && req.headers.authorization === undefined
+      const caller: Caller = {
+        ...(op.auth === 'none' && req.headers.authorization === undefined
           ? ANONYMOUS
-          : { userId: (await deps.authenticate(req)).userId, session: undefined };
+          : { userId: (await deps.authenticate(req)).userId, session: undefined }),
+        address: req.remoteAddress,
+      };
       if (caller.userId) {
         const wait = deps.takeUserToken(caller.userId);
         if (wait > 0)

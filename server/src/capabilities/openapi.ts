@@ -81,7 +81,8 @@ function operationObject(tag: string, op: AnyOperation): Json {
     schema: props[name],
   }));
   const rest = Object.keys(props).filter((k) => !inPath.includes(k));
-  const hasBody = op.http.method !== 'GET' && op.http.method !== 'DELETE';
+  // A DELETE takes a body only when it has params beyond the path (account deletion's password).
+  const hasBody = op.http.method === 'DELETE' ? rest.length > 0 : op.http.method !== 'GET';
   if (!hasBody)
     for (const name of rest)
       parameters.push({ name, in: 'query', required: required.has(name), schema: props[name] });

@@ -6,6 +6,7 @@ import {
   type MethodSchemas,
   Methods,
 } from '@shutter/protocol';
+import type { TokenMinter } from '../auth/tokens.js';
 import type { BlobStore } from '../blobs/blob-store.js';
 import type { Config } from '../config/index.js';
 import type { JobQueue, JobQueueOptions } from '../jobs/index.js';
@@ -15,7 +16,6 @@ import type { Migration } from '../sql/sql.js';
 import type { Databases } from '../storage/databases.js';
 import type { StreamPublisher } from '../streams/publisher.js';
 import type { DomainEvents } from './events.js';
-import type { FeedStore } from './feed/feed-store.js';
 
 /** Who may call an operation: any authenticated user, or anyone (HTTP without a token). */
 export type OperationAuth = 'user' | 'none';
@@ -36,6 +36,8 @@ export interface Caller {
   userId: string;
   /** The WebSocket session, when the call came over a socket. */
   session: string | undefined;
+  /** The client's network address (the HTTP request's or the socket's peer), for per-address limits. */
+  address?: string;
 }
 
 /**
@@ -64,8 +66,14 @@ export interface CapabilityPorts {
   blobs: BlobStore;
   /** Domain events between capabilities on this node (a follow, a post): see `events.ts`. */
   events: DomainEvents;
-  /** Each reader's stored feed of post ids (Redis with REDIS_URL, else in memory): see `feed/feed-store.ts`. */
-  feeds: FeedStore;
+  /**
+   * Mints the access tokens the gateway verifies (`sub` = user id), with the
+   * node's signing key; undefined when the node only verifies tokens an
+   * outside identity provider issues (AUTH_JWT_PUBLIC_KEY alone).
+   */
+  tokens: TokenMinter | undefined;
+  /** Removes a deleted account's data: every capability's `onUserDeleted` (the registry's). */
+  userDeleted: (userId: string) => Promise<void>;
 }
 
 /** What a handler knows about one call. */

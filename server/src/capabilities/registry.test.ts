@@ -29,8 +29,10 @@ afterAll(() => actors.stop());
 // The system capability uses none of the storage or media ports.
 const ports = { nodeId: 'n1', actors, log, askTimeoutMs: 1000, now: () => 42 } as unknown as CapabilityPorts;
 
+/** A registry of `caps` plus every real capability they do not replace (each protocol method needs an operation). */
 function registry(caps: readonly Capability[] = capabilities, checkResults = true) {
-  return new OperationRegistry(caps, {
+  const rest = capabilities.filter((c) => !caps.some((x) => x.name === c.name));
+  return new OperationRegistry([...caps, ...rest], {
     ports,
     idempotency: new MemoryIdempotencyStore(60_000),
     checkResults,

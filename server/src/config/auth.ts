@@ -1,4 +1,4 @@
-import { bool, list, str } from './settings.js';
+import { bool, int, list, str } from './settings.js';
 
 /** Token verification (tokens are JWTs; `sub` is the user id) and the operator endpoints' access. */
 export const authSettings = {
@@ -16,6 +16,43 @@ export const authSettings = {
     /^(|-----BEGIN PUBLIC KEY-----[\s\S]+-----END PUBLIC KEY-----\s*)$/,
     'empty or a PEM "BEGIN PUBLIC KEY" block',
   ),
+  accessTokenTtlSeconds: int(
+    'AUTH_ACCESS_TTL_SECONDS',
+    900,
+    60,
+    86_400,
+    'Lifetime of the access tokens the server mints at login and refresh (accounts); the SDK refreshes them before they end.',
+  ),
+  refreshTokenTtlSeconds: int(
+    'AUTH_REFRESH_TTL_SECONDS',
+    30 * 86_400,
+    3_600,
+    365 * 86_400,
+    'Lifetime of a refresh token from its issue; each refresh issues a new one, so a session lasts while it is used at least this often.',
+  ),
+  argon2MemoryKib: int(
+    'AUTH_ARGON2_MEMORY_KIB',
+    19_456,
+    1_024,
+    1_048_576,
+    'argon2id memory cost of new password hashes, in KiB (OWASP minimum: 19 456 with time cost 2). docs/performance.md gives the logins per second per core it costs.',
+  ),
+  argon2TimeCost: int('AUTH_ARGON2_TIME_COST', 2, 1, 10, 'argon2id iterations of new password hashes.'),
+  loginFailuresPerUsername: int(
+    'AUTH_LOGIN_FAILURES_PER_USERNAME',
+    10,
+    1,
+    10_000,
+    'Failed logins allowed per username in AUTH_LOGIN_WINDOW_SECONDS (per node, in memory); more answer rate_limited.',
+  ),
+  loginFailuresPerAddress: int(
+    'AUTH_LOGIN_FAILURES_PER_ADDRESS',
+    50,
+    1,
+    100_000,
+    'Failed logins allowed per client address in AUTH_LOGIN_WINDOW_SECONDS (per node, in memory); more answer rate_limited.',
+  ),
+  loginWindowSeconds: int('AUTH_LOGIN_WINDOW_SECONDS', 900, 10, 86_400, 'The window of the login limits.'),
   issuer: str('AUTH_ISSUER', '', 'Required `iss` claim; empty accepts any.'),
   audience: list('AUTH_AUDIENCE', 'Accepted `aud` values; empty accepts any.'),
   devTokens: bool(

@@ -232,7 +232,7 @@ export class Gateway implements ConnectionHost {
     this.counters.requests++;
     this.deps.operations
       .call(msg.method, {
-        caller: { userId: conn.userId, session: conn.session },
+        caller: { userId: conn.userId, session: conn.session, address: conn.sock.remoteAddress },
         params: msg.params,
         idempotencyKey: msg.ikey,
         via: 'ws',
