@@ -1,5 +1,8 @@
 import type { Static, TSchema } from '@sinclair/typebox';
 import { AccountsMethods } from './methods/accounts.js';
+import { FeedMethods } from './methods/feed.js';
+import { GraphMethods } from './methods/graph.js';
+import { PostsMethods } from './methods/posts.js';
 import { SystemMethods } from './methods/system.js';
 
 /**
@@ -11,6 +14,9 @@ import { SystemMethods } from './methods/system.js';
  */
 export const Methods = {
   ...SystemMethods,
+  ...FeedMethods,
+  ...PostsMethods,
+  ...GraphMethods,
   ...AccountsMethods,
 } as const satisfies Record<string, MethodSchemas>;
 

@@ -16,6 +16,7 @@ import { LocalBlobStore } from './adapters/local-blob-store.js';
 import { NatsBus } from './adapters/nats-bus.js';
 import { NatsJobQueue } from './adapters/nats-job-queue.js';
 import { NatsShardMapStore } from './adapters/nats-shard-map.js';
+import { RedisFeedStore } from './adapters/redis-feed-store.js';
 import { RedisStreamLog } from './adapters/redis-stream-log.js';
 import { S3BlobStore } from './adapters/s3-blob-store.js';
 import { jobQueueMigrations, SqlJobQueue } from './adapters/sql-job-queue.js';
@@ -24,6 +25,8 @@ import { bearerAuthenticator } from './auth/bearer.js';
 import { devSecret, HsMinter, JwtVerifier, type TokenMinter } from './auth/tokens.js';
 import type { BlobStore } from './blobs/blob-store.js';
 import { DomainEvents } from './capabilities/events.js';
+import type { FeedStore } from './capabilities/feed/feed-store.js';
+import { MemoryFeedStore } from './capabilities/feed/memory-feed-store.js';
 import { mountOperationRoutes } from './capabilities/http-routes.js';
 import { MemoryIdempotencyStore } from './capabilities/idempotency.js';
 import { capabilities } from './capabilities/index.js';
@@ -67,6 +70,8 @@ export interface ShutterNode {
   readonly sql: Sql;
   /** Every database, by logical shard. */
   readonly db: Databases;
+  /** What every capability's operations use (domain events, media, blobs…): for tests and harnesses. */
+  readonly ports: CapabilityPorts;
   /** Present with CLUSTER=true. */
   readonly cluster: ClusterNode | undefined;
   /** Mints tokens when development tokens are on. */
@@ -141,6 +146,8 @@ async function assemble(
 
   const logOptions = { maxEvents: g.historySize, ttlSeconds: g.historyTtlSeconds };
   let streamLog: StreamLog;
+  // Feeds: a sorted set per reader in Redis (same connection as the stream history), else this process.
+  let feeds: FeedStore;
   if (s.redisUrl) {
     const redis = new Redis(s.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2 });
     own(async () => {
@@ -148,7 +155,15 @@ async function assemble(
     });
     await redis.connect();
     streamLog = new RedisStreamLog(redis, s.namespace, logOptions);
-  } else streamLog = new MemoryStreamLog(logOptions);
+    feeds = new RedisFeedStore(redis, s.namespace, {
+      maxItems: config.feed.maxItems,
+      ttlSeconds: config.feed.ttlSeconds,
+    });
+  } else {
+    streamLog = new MemoryStreamLog(logOptions);
+    feeds = new MemoryFeedStore({ maxItems: config.feed.maxItems, maxFeeds: config.feed.memoryFeeds });
+  }
+  own(() => feeds.close());
   own(() => streamLog.close());
 
   let engine: WsEngine | undefined;
@@ -245,6 +260,7 @@ async function assemble(
     media: media.service,
     blobs: blobs.store,
     events: new DomainEvents(),
+    feeds,
     // Accounts mint access tokens with the key the gateway verifies; a public key alone: verify only.
     tokens: secret ? new HsMinter(secret, a.issuer || undefined, a.audience[0]) : undefined,
     userDeleted: (userId) => operations.userDeleted(userId),
@@ -372,6 +388,7 @@ async function assemble(
     actors,
     sql,
     db,
+    ports,
     cluster,
     shutdown(options = {}) {
       shuttingDown ??= (async () => {

@@ -16,6 +16,7 @@ import type { Migration } from '../sql/sql.js';
 import type { Databases } from '../storage/databases.js';
 import type { StreamPublisher } from '../streams/publisher.js';
 import type { DomainEvents } from './events.js';
+import type { FeedStore } from './feed/feed-store.js';
 
 /** Who may call an operation: any authenticated user, or anyone (HTTP without a token). */
 export type OperationAuth = 'user' | 'none';
@@ -66,6 +67,8 @@ export interface CapabilityPorts {
   blobs: BlobStore;
   /** Domain events between capabilities on this node (a follow, a post): see `events.ts`. */
   events: DomainEvents;
+  /** Each reader's stored feed of post ids (Redis with REDIS_URL, else in memory): see `feed/feed-store.ts`. */
+  feeds: FeedStore;
   /**
    * Mints the access tokens the gateway verifies (`sub` = user id), with the
    * node's signing key; undefined when the node only verifies tokens an
