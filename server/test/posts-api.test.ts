@@ -4,7 +4,7 @@ import type { DomainEvent } from '../src/capabilities/events.js';
 import type { ShutterNode } from '../src/node.js';
 import { insertBlock, insertFollow, insertMedia, postState } from './fixtures/posts.js';
 import { http, makeUser, shardIn, type TestUser } from './fixtures/social.js';
-import { startTestNode } from './helpers/test-node.js';
+import { devToken, startTestNode } from './helpers/test-node.js';
 
 let node: ShutterNode;
 const events: DomainEvent[] = [];
@@ -280,5 +280,35 @@ describe('GET /v1/users/{id}/posts', () => {
     expect((await list(stranger)).body.error.code).toBe('forbidden');
     expect((await list(blocked)).body.error.code).toBe('blocked');
     expect((await list(stranger, newId(0))).body.error.code).toBe('not_found');
+  });
+});
+
+describe('counts under concurrency', () => {
+  it('post_count equals the live rows after concurrent creates, retries and deletes', async () => {
+    const alice = await makeUser(node);
+    const shard = shardOfId(alice.id) as number;
+    const media = await Promise.all(Array.from({ length: 3 }, () => insertMedia(node, alice.id)));
+    const ids = Array.from({ length: 12 }, () => newId(shard));
+    // Every post created 3 times at once; then every other one deleted twice at once.
+    const creates = ids.flatMap((id) =>
+      [0, 1, 2].map(() => create(alice, { id, mediaIds: media, caption: id })),
+    );
+    const created = await Promise.all(creates);
+    expect(created.map((r) => r.status)).toEqual(creates.map(() => 201));
+    expect(await postState(node, alice.id)).toEqual({ postCount: 12, rows: 12, live: 12 });
+    const gone = ids.filter((_, i) => i % 2 === 0);
+    const deletes = await Promise.all(gone.flatMap((id) => [del(alice, id), del(alice, id)]));
+    expect(deletes.every((r) => r.status === 200)).toBe(true);
+    expect(await postState(node, alice.id)).toEqual({ postCount: 6, rows: 12, live: 6 });
+  });
+
+  it('refuses a post by a token whose user has no account, writing nothing', async () => {
+    const id = newId(7);
+    const ghost: TestUser = { id, username: 'ghost', token: await devToken(node, id) };
+    const media = await insertMedia(node, ghost.id);
+    const r = await create(ghost, { mediaIds: [media] });
+    expect([r.status, r.body.error.code]).toEqual([404, 'not_found']);
+    const rows = await node.db.forId(ghost.id).query('SELECT 1 FROM posts WHERE author_id = $1', [ghost.id]);
+    expect(rows.rows).toEqual([]);
   });
 });

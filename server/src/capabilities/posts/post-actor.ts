@@ -31,7 +31,10 @@ export function makePostActor(ports: Pick<CapabilityPorts, 'db' | 'events'>) {
       async create(ctx, msg: { post: NewPost }): Promise<PostRow> {
         const p = msg.post;
         if (p.id !== ctx.id) throw new Error(`post actor ${ctx.id} asked to create ${p.id}`);
-        const { row } = await insertPost(ports.db.forId(p.id), p);
+        const stored = await insertPost(ports.db.forId(p.id), p);
+        if (stored === 'no_author')
+          throw new ShutterError('not_found', 'no account has your user id (deleted?); nothing was posted');
+        const { row } = stored;
         if (!sameContent(row, p))
           throw new ShutterError(
             'conflict',

@@ -99,10 +99,20 @@ export async function selectByAuthor(
 /**
  * Inserts the post unless its id is taken, and bumps its author's
  * `post_count` in the same transaction when the row is new. Answers the row
- * as stored (the existing one on a retry) and whether this call made it.
+ * as stored (the existing one on a retry) and whether this call made it;
+ * `no_author` (nothing written) when the author has no live `users` row.
+ * The author's row is locked first, as every writer of the user's counts
+ * does (graph side writes too), so the count moves in one order.
  */
-export async function insertPost(sql: Sql, p: NewPost): Promise<{ row: PostRow; created: boolean }> {
+export async function insertPost(
+  sql: Sql,
+  p: NewPost,
+): Promise<{ row: PostRow; created: boolean } | 'no_author'> {
   return sql.transaction(async (tx) => {
+    const author = await tx.query('SELECT 1 FROM users WHERE id = $1 AND deleted_at IS NULL FOR UPDATE', [
+      p.authorId,
+    ]);
+    if (author.rows.length === 0) return 'no_author' as const;
     const ins = await tx.query(
       `INSERT INTO posts (id, author_id, caption, media_ids, hashtags, mentions, lat, lon, place_name)
        VALUES ($1, $2, $3, $4::text[], $5::text[], $6::text[], $7, $8, $9) ON CONFLICT (id) DO NOTHING`,
