@@ -28,14 +28,13 @@ const namespace = uniqueName('fce')
   .toLowerCase()
   .replace(/[^a-z0-9_]/g, '_')
   .slice(0, 32);
-const env = {
+const baseEnv = {
   TRANSPORT: 'uws',
   CLUSTER: 'true',
   NATS_URL: natsUrl,
   REDIS_URL: redisUrl,
   DATABASE_URL: postgresUrl,
   DATABASE_SHARDS: testShards,
-  NAMESPACE: namespace,
   AUTH_JWT_SECRET: secret,
   METRICS_TOKEN: 'feed-cluster-e2e-metrics-token-0123456789',
   CLUSTER_HEARTBEAT_MS: '250',
@@ -60,7 +59,7 @@ async function api<T>(
   const r = await fetch(`${node.url}${path}`, {
     method,
     headers: {
-      authorization: `Bearer ${token}`,
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
       ...(body === undefined ? {} : { 'content-type': 'application/json' }),
     },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
@@ -70,10 +69,25 @@ async function api<T>(
   return (text ? JSON.parse(text) : undefined) as T;
 }
 
-describe('a post reaches 200 followers on a cluster exactly once', () => {
+describe.each([
+  // 200 followers under the threshold: the post is written into each follower's feed and stream.
+  {
+    mode: 'fan-out on write',
+    threshold: '10000',
+    stream: (follower: string, _author: string) => `user:${follower}:feed`,
+  },
+  // Over it: one publish on the author's stream, which each follower's client subscribes to.
+  {
+    mode: 'fan-out on read',
+    threshold: '100',
+    stream: (_follower: string, author: string) => `author:${author}:posts`,
+  },
+])('a post reaches 200 followers on a cluster exactly once ($mode)', ({ threshold, stream }) => {
   const nodes: NodeProcess[] = [];
   const clients: ShutterClient[] = [];
   let proxy: TcpProxy;
+  const ns = `${namespace.slice(0, 28)}_${threshold.length}`;
+  const env = { ...baseEnv, NAMESPACE: ns, FEED_FANOUT_THRESHOLD: threshold };
   beforeAll(async () => {
     nodes.push(...(await Promise.all([NodeProcess.start(env), NodeProcess.start(env)])));
     proxy = await new TcpProxy(nodes[0]!.port).start();
@@ -83,15 +97,15 @@ describe('a post reaches 200 followers on a cluster exactly once', () => {
     await proxy?.close();
     await Promise.all(nodes.map((n) => n.kill()));
     const r = new Redis(redisUrl);
-    const keys = await r.keys(`${namespace}:*`);
+    const keys = await r.keys(`${ns}:*`);
     if (keys.length) await r.del(...keys);
     await r.quit();
     for (const url of [postgresUrl, postgresUrlB]) {
       const admin = new PgSql(url, 'public', 1);
-      await admin.query(`DROP SCHEMA IF EXISTS ${namespace} CASCADE`);
+      await admin.query(`DROP SCHEMA IF EXISTS ${ns} CASCADE`);
       await admin.close();
     }
-    await deleteNamespaceStreams(namespace);
+    await deleteNamespaceStreams(ns);
   }, 60_000);
 
   it('delivers once to each, resumes the cut one, and a joining node closes no socket', async () => {
@@ -101,7 +115,7 @@ describe('a post reaches 200 followers on a cluster exactly once', () => {
         username,
         password: `pw-${username}-long-enough`,
       });
-    const author = await register(a, 'celebrity_e2e');
+    const author = await register(a, `author_${threshold}`);
     const followers: { id: string; token: string }[] = [];
     for (let i = 0; i < FOLLOWERS; i += 20) {
       const batch = await Promise.all(
@@ -118,6 +132,7 @@ describe('a post reaches 200 followers on a cluster exactly once', () => {
     // Each follower online on one of the two nodes (the first one through a proxy we can cut).
     const got = new Map<string, string[]>();
     let reconnects = 0;
+    let cutReconnects = 0;
     await Promise.all(
       followers.map(async (f, i) => {
         const c = createClient({
@@ -132,11 +147,14 @@ describe('a post reaches 200 followers on a cluster exactly once', () => {
         c.on('reconnect', () => {
           if (i !== 0) reconnects++;
         });
-        c.subscribe(`user:${f.id}:feed`, (e) => got.get(f.id)?.push(JSON.stringify(e.data)));
+        c.on('reconnect', () => {
+          if (i === 0) cutReconnects++;
+        });
+        c.subscribe(stream(f.id, author.user.id), (e) => got.get(f.id)?.push(JSON.stringify(e.data)));
         c.connect();
         await c.ready(10_000);
         await until(
-          () => c.getSubscription(`user:${f.id}:feed`)?.state === 'subscribed',
+          () => c.getSubscription(stream(f.id, author.user.id))?.state === 'subscribed',
           10_000,
           'subscribed',
         );
@@ -144,7 +162,7 @@ describe('a post reaches 200 followers on a cluster exactly once', () => {
     );
 
     // A ready photo of the author's (media records live in the home database).
-    const home = new PgSql(postgresUrl, namespace, 1);
+    const home = new PgSql(postgresUrl, ns, 1);
     const mediaId = `e2e-${newId(0)}`;
     await home.query(
       `INSERT INTO media_items (id, owner_id, status, original_key, original_bytes, declared_type, format, width, height, variants, ready_at)
@@ -153,7 +171,9 @@ describe('a post reaches 200 followers on a cluster exactly once', () => {
     );
     await home.close();
 
-    proxy.cut(); // the first follower drops off just before the post
+    // The first follower drops off just before the post, and stays off until everyone else has it.
+    proxy.stall();
+    proxy.cut();
     const joining = NodeProcess.start(env); // and a third node joins while it fans out
     const postId = newId(shardOfId(author.user.id) ?? 0);
     await api(a, 'POST', '/v1/posts', author.accessToken, { id: postId, mediaIds: [mediaId] });
@@ -164,16 +184,25 @@ describe('a post reaches 200 followers on a cluster exactly once', () => {
       const r = await fetch(`${third.url}/metrics`, {
         headers: { authorization: `Bearer ${env.METRICS_TOKEN}` },
       });
-      return Number(/^shutter_cluster_owned_shards (\d+)/m.exec(await r.text())?.[1] ?? 0);
+      return Number(/^shutter_cluster_owned_shards(?:\{[^}]*\})? (\d+)/m.exec(await r.text())?.[1] ?? 0);
     };
     const joinedBy = Date.now() + 20_000;
     while ((await owned()) === 0 && Date.now() < joinedBy) await new Promise((r) => setTimeout(r, 200));
     expect(await owned()).toBeGreaterThan(0);
 
+    const cutOff = followers[0]!.id;
     await until(
-      () => [...got.values()].every((l) => l.some((d) => d.includes(postId))),
+      () => [...got].every(([id, l]) => id === cutOff || l.some((d) => d.includes(postId))),
       30_000,
-      'every follower got it',
+      'every online follower got it',
+    );
+    expect(got.get(cutOff)?.some((d) => d.includes(postId))).toBe(false);
+    expect(cutReconnects).toBeGreaterThan(0);
+    proxy.unstall(); // back: it resumes its stream and gets what it missed
+    await until(
+      () => got.get(cutOff)?.some((d) => d.includes(postId)) === true,
+      30_000,
+      'the cut follower got it',
     );
     await new Promise((r) => setTimeout(r, 1000)); // anything twice would have arrived by now
     for (const [id, events] of got) {
