@@ -152,7 +152,8 @@ async function firstReads(readers: Reader[]): Promise<{ h: Hdr; ms: number; item
       while (next < readers.length) {
         const r = readers[next++]!;
         const s = performance.now();
-        items += (await readPage(r)).items.length;
+        const page = await readPage(r); // (not `items += await …`: that reads `items` before the await)
+        items += page.items.length;
         h.record(performance.now() - s);
       }
     }),
