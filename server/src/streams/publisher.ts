@@ -7,3 +7,19 @@
 export interface StreamPublisher {
   publish(stream: string, data: unknown): Promise<{ epoch: string; seq: number }>;
 }
+
+/** One event of a batch: the stream it goes to and its data. */
+export interface BatchEvent {
+  stream: string;
+  data: unknown;
+}
+
+/**
+ * A publisher that also takes several events at once. Events of one stream
+ * get consecutive seqs in the batch's order and travel to every node as one
+ * bus message, so a node hands them to its sockets in one turn of its event
+ * loop and they leave each socket together (one write instead of one each).
+ */
+export interface StreamBatchPublisher extends StreamPublisher {
+  publishBatch(events: readonly BatchEvent[]): Promise<{ stream: string; epoch: string; seq: number }[]>;
+}

@@ -1,6 +1,6 @@
 import type { Bus, BusStatus, BusSubscription } from '@shutter/actors';
 import type { Codec, SubscribeResult } from '@shutter/protocol';
-import { Packr, Unpackr } from 'msgpackr';
+import { byStream, packEvents, unpackEvents } from './bus-payload.js';
 import {
   evMessage,
   type FanOut,
@@ -10,7 +10,7 @@ import {
   subjectOf,
   topicOf,
 } from './hub-contract.js';
-import type { StreamPublisher } from './publisher.js';
+import type { BatchEvent, StreamBatchPublisher } from './publisher.js';
 import { Slots } from './slots.js';
 import type { StoredEvent, StreamHead, StreamLog } from './stream-log.js';
 
@@ -23,10 +23,6 @@ export {
   subjectOf,
   topicOf,
 } from './hub-contract.js';
-
-// Bus payloads are our own (node to node), never a client's bytes.
-const packr = new Packr({ useRecords: false, structuredClone: false });
-const unpackr = new Unpackr({ useRecords: false, structuredClone: false, mapsAsObjects: true });
 
 /** A member whose replay went beyond what this node has fanned out: it goes live when the stream gets there. */
 interface Waiter {
@@ -79,7 +75,7 @@ interface Interest {
  * beyond `pos` it joins the fan-out when the stream gets there, so it sees
  * every event after its position exactly once.
  */
-export class StreamHub implements StreamPublisher {
+export class StreamHub implements StreamBatchPublisher {
   private readonly interests = new Map<string, Interest>();
   /** Bounds the catch-ups' history reads at once. */
   readonly catchUpSlots: Slots;
@@ -119,17 +115,29 @@ export class StreamHub implements StreamPublisher {
   }
 
   async publish(stream: string, data: unknown): Promise<{ epoch: string; seq: number }> {
-    const event = await this.log.append(stream, data, Date.now());
-    // The event is in the history now: that is what acknowledging it means.
-    // The bus may still lose it; `unconfirmed` lets a reconnect publish it again.
-    const prev = this.unconfirmed.get(stream);
-    if (!prev || prev.epoch !== event.epoch || prev.seq < event.seq) this.unconfirmed.set(stream, event);
-    try {
-      this.bus.publish(subjectOf(stream), packr.pack(event));
-    } catch {
-      // Closed or disconnected: subscribers catch up from the history.
+    const [e] = await this.publishBatch([{ stream, data }]);
+    return { epoch: e!.epoch, seq: e!.seq };
+  }
+
+  /** Appends in the batch's order (both logs run appends as issued: consecutive seqs); one bus message per stream. */
+  async publishBatch(
+    events: readonly BatchEvent[],
+  ): Promise<{ stream: string; epoch: string; seq: number }[]> {
+    const ts = Date.now();
+    const stored = await Promise.all(events.map((e) => this.log.append(e.stream, e.data, ts)));
+    // In the history now: that is what acknowledging means. The bus may still lose them; a reconnect republishes.
+    for (const e of stored) {
+      const prev = this.unconfirmed.get(e.stream);
+      if (!prev || prev.epoch !== e.epoch || prev.seq < e.seq) this.unconfirmed.set(e.stream, e);
     }
-    return { epoch: event.epoch, seq: event.seq };
+    for (const [stream, list] of byStream(stored)) {
+      try {
+        this.bus.publish(subjectOf(stream), packEvents(list));
+      } catch {
+        // Closed or disconnected: subscribers catch up from the history.
+      }
+    }
+    return stored.map((e) => ({ stream: e.stream, epoch: e.epoch, seq: e.seq }));
   }
 
   /**
@@ -287,8 +295,10 @@ export class StreamHub implements StreamPublisher {
 
   private onBusEvent(i: Interest, payload: Uint8Array): void {
     if (i.dropped) return;
-    this.stats.eventsIn++;
-    this.accept(i, unpackr.unpack(payload) as StoredEvent);
+    for (const e of unpackEvents(payload)) {
+      this.stats.eventsIn++;
+      this.accept(i, e);
+    }
   }
 
   private accept(i: Interest, e: StoredEvent): void {
@@ -446,7 +456,7 @@ export class StreamHub implements StreamPublisher {
     // What this node published while the bus was away (or just before) may be lost: send it again.
     for (const [stream, e] of this.unconfirmed) {
       try {
-        this.bus.publish(subjectOf(stream), packr.pack(e));
+        this.bus.publish(subjectOf(stream), packEvents([e]));
         this.stats.republished++;
       } catch {
         break; // gone again; the next reconnect retries
