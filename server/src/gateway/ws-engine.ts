@@ -12,6 +12,24 @@ function tooManyHeaders(limits: EngineLimits): string {
   return `bad_request: more than ${limits.maxHeaders} request headers`;
 }
 
+/**
+ * One unmasked, unfragmented WebSocket frame (RFC 6455 §5.2) as the server
+ * sends it: text for strings, binary for bytes. No extension is ever
+ * negotiated (perMessageDeflate is off), so the frame is the whole message.
+ */
+export function wsFrame(frame: Frame): Buffer {
+  const payload = typeof frame === 'string' ? Buffer.from(frame, 'utf8') : frame;
+  const n = payload.byteLength;
+  const ext = n < 126 ? 0 : n < 65_536 ? 2 : 8;
+  const out = Buffer.allocUnsafe(2 + ext + n);
+  out[0] = 0x80 | (typeof frame === 'string' ? 1 : 2);
+  out[1] = ext === 0 ? n : ext === 2 ? 126 : 127;
+  if (ext === 2) out.writeUInt16BE(n, 2);
+  else if (ext === 8) out.writeBigUInt64BE(BigInt(n), 2);
+  out.set(payload, 2 + ext);
+  return out;
+}
+
 function destroyOnError(this: Duplex): void {
   this.destroy();
 }
@@ -22,6 +40,7 @@ export class WsEngineImpl implements WsEngine {
   private readonly server: Server;
   private readonly wss: WebSocketServer;
   private readonly topics = new Map<string, Set<WsSocket>>();
+  private corked: WsSocket[] = [];
 
   constructor(
     private readonly hooks: EngineHooks,
@@ -97,7 +116,7 @@ export class WsEngineImpl implements WsEngine {
     }
     (req as IncomingMessage & { chosenProtocol?: string }).chosenProtocol = decision.protocol;
     this.wss.handleUpgrade(req, socket, head, (ws) => {
-      const sock = new WsSocket(ws, req.socket.remoteAddress ?? '', this);
+      const sock = new WsSocket(ws, socket, req.socket.remoteAddress ?? '', this);
       const handler = this.hooks.open(sock, decision.protocol);
       sock.attach(handler);
     });
@@ -135,7 +154,9 @@ export class WsEngineImpl implements WsEngine {
   publish(topic: string, frame: Frame): void {
     const set = this.topics.get(topic);
     if (!set) return;
-    for (const s of set) s.send(frame);
+    // Framed once, the same bytes written to every socket (as uWS does natively).
+    const framed = wsFrame(frame);
+    for (const s of set) s.sendFramed(framed);
   }
 
   /** @internal */
@@ -149,6 +170,28 @@ export class WsEngineImpl implements WsEngine {
   leave(topic: string, s: WsSocket): void {
     const set = this.topics.get(topic);
     if (set?.delete(s) && set.size === 0) this.topics.delete(topic);
+  }
+
+  /**
+   * @internal Holds `s`'s writes until the end of this turn of the event
+   * loop (setImmediate: after every read of this poll), so frames sent to a
+   * socket in one turn leave in one write (writev) instead of one each. The
+   * bytes stay in order; only their syscalls are merged.
+   */
+  corkUntilTurnEnd(s: WsSocket): void {
+    this.corked.push(s);
+    if (this.corked.length === 1) setImmediate(this.uncorkAll);
+  }
+
+  private readonly uncorkAll = (): void => {
+    const list = this.corked;
+    this.corked = [];
+    for (const s of list) s.uncork();
+  };
+
+  /** @internal Bytes a turn holds back per socket before writing them anyway (a quarter of the backpressure limit, at most 64 KiB). */
+  get corkFlushBytes(): number {
+    return Math.min(64 * 1024, Math.floor(this.limits.maxBackpressureBytes / 4));
   }
 
   /** @internal */
@@ -171,9 +214,11 @@ class WsSocket implements EngineSocket {
   private handler: SocketHandler | undefined;
   private topics: Set<string> | undefined;
   private closing = false;
+  private corked = false;
 
   constructor(
     private readonly ws: WebSocket,
+    private readonly socket: Duplex,
     readonly remoteAddress: string,
     private readonly engine: WsEngineImpl,
   ) {}
@@ -191,10 +236,42 @@ class WsSocket implements EngineSocket {
   }
 
   send(frame: Frame): void {
-    if (this.closing || this.ws.readyState !== 1) return;
+    if (!this.writable()) return;
     this.ws.send(frame);
+    this.checkBackpressure();
+  }
+
+  /** @internal A frame already framed by `wsFrame`: written as it is (ws's sender holds nothing without compression). */
+  sendFramed(bytes: Buffer): void {
+    if (!this.writable()) return;
+    this.socket.write(bytes);
+    this.checkBackpressure();
+  }
+
+  private writable(): boolean {
+    if (this.closing || this.ws.readyState !== 1) return false;
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      this.engine.corkUntilTurnEnd(this);
+    } else if (this.socket.writableLength >= this.engine.corkFlushBytes) {
+      // Enough for one write: hand it to the kernel now. Bytes held back by the cork count as
+      // queued, so a large turn would otherwise look like a slow consumer to the check below.
+      this.socket.uncork();
+      this.socket.cork();
+    }
+    return true;
+  }
+
+  private checkBackpressure(): void {
     // Told at once, so a slow consumer stops growing the queue now, not at the next sweep.
     if (this.ws.bufferedAmount > this.engine.maxBackpressure) this.handler?.onBackpressure();
+  }
+
+  /** @internal Writes what this turn queued (see WsEngineImpl.corkUntilTurnEnd). */
+  uncork(): void {
+    this.corked = false;
+    this.socket.uncork();
   }
 
   bufferedAmount(): number {
