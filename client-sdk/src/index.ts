@@ -30,6 +30,7 @@ export type { Listener } from './emitter.js';
 export { ServerError } from './errors.js';
 export { isValidIdempotencyKey, newIdempotencyKey } from './ikey.js';
 export { type ClientOptions, DEFAULTS } from './options.js';
+export { Session, type SessionOptions, type SessionResult } from './session.js';
 export type {
   RefetchInfo,
   StreamEvent,

@@ -160,7 +160,7 @@ export class UploadApi {
  * body has one, else a code from the status (S3's XML errors land here; its
  * 403 on a presigned URL is treated as an expired URL).
  */
-async function errorOf(res: Response, presigned: boolean): Promise<ShutterError> {
+export async function errorOf(res: Response, presigned: boolean): Promise<ShutterError> {
   let parsed: unknown;
   const text = await res.text().catch(() => '');
   try {
