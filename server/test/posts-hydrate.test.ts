@@ -113,6 +113,12 @@ describe('hydratePosts', () => {
     const bytes = new TextEncoder().encode('pretend these are webp bytes');
     await node.ports.blobs.put(key, bytes, { contentType: 'image/webp', size: bytes.length });
     const url = new URL(variant.url, node.url);
+    // Valid for a day at least, expiring on a whole hour: the next read answers the same URL (cacheable).
+    const expires = Number(url.searchParams.get('X-Shutter-Expires'));
+    expect(expires % 3600).toBe(0);
+    expect(expires * 1000 - Date.now()).toBeGreaterThanOrEqual(24 * 3600 * 1000 - 5000);
+    const [again] = await hydratePosts(node.ports, alice.id, [id]);
+    expect(again!.media[0]!.variants[0]!.url).toBe(variant.url);
     const res = await fetch(url);
     expect(res.status).toBe(200);
     expect(new Uint8Array(await res.arrayBuffer())).toEqual(bytes);

@@ -8,8 +8,15 @@ import { mayView, viewerRelations } from './visibility.js';
 /** What hydration reads: the databases, the media records and the object store's URLs. */
 export type HydrationPorts = Pick<CapabilityPorts, 'db' | 'media' | 'blobs'>;
 
-/** How long a variant URL in a hydrated post stays valid. */
+/** How long a variant URL in a hydrated post stays valid, at least. */
 export const VARIANT_URL_TTL_SECONDS = 24 * 3600;
+/**
+ * Variant URLs expire on a whole hour: every read within the same hour
+ * answers the same URL for a key (on the local store, whose signature covers
+ * only key and expiry), so clients' image caches keep hitting across feed
+ * reads. S3 URLs also carry their signing time and change on every read.
+ */
+const URL_EXPIRY_STEP_SECONDS = 3600;
 
 /**
  * The posts `postIds` names as `viewerId` sees them, hydrated (author,
@@ -103,11 +110,17 @@ async function toPost(r: PostRow, author: UserRow, images: ImageMaker): Promise<
 /** Images of ready media items, each variant's URL made once per hydration. */
 class ImageMaker {
   private readonly urls = new Map<string, Promise<string>>();
+  /** Seconds from now to the shared expiry of this hydration's URLs (see URL_EXPIRY_STEP_SECONDS). */
+  private readonly expiresInSeconds: number;
 
   constructor(
     private readonly blobs: HydrationPorts['blobs'],
     private readonly media: Map<string, MediaItem>,
-  ) {}
+  ) {
+    const now = Math.ceil(Date.now() / 1000);
+    const step = URL_EXPIRY_STEP_SECONDS;
+    this.expiresInSeconds = Math.ceil((now + VARIANT_URL_TTL_SECONDS) / step) * step - now;
+  }
 
   /** The image of a ready item, or undefined (an item not ready, or gone, is left out). */
   async image(mediaId: string): Promise<PostImage | undefined> {
@@ -134,7 +147,7 @@ class ImageMaker {
   private url(key: string): Promise<string> {
     let u = this.urls.get(key);
     if (!u) {
-      u = this.blobs.presignGet(key, { expiresInSeconds: VARIANT_URL_TTL_SECONDS });
+      u = this.blobs.presignGet(key, { expiresInSeconds: this.expiresInSeconds });
       this.urls.set(key, u);
     }
     return u;
