@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ShutterNode } from '../src/node.js';
 import { FAST_ARGON2, http, registerUser } from './helpers/accounts-http.js';
 import { RawClient } from './helpers/raw-client.js';
-import { startTestNode, wsUrl } from './helpers/test-node.js';
+import { startTestNode, TRANSPORTS, wsUrl } from './helpers/test-node.js';
 
 /** A media item as the media path leaves it, written straight to its table (the upload path has its own tests). */
 async function mediaItem(node: ShutterNode, id: string, ownerId: string, status: 'ready' | 'processing') {
@@ -13,10 +13,10 @@ async function mediaItem(node: ShutterNode, id: string, ownerId: string, status:
   );
 }
 
-describe('accounts: profiles and account deletion', () => {
+describe.each(TRANSPORTS)('accounts: profiles and account deletion on %s', (transport) => {
   let node: ShutterNode;
   beforeAll(async () => {
-    node = await startTestNode('ws', FAST_ARGON2);
+    node = await startTestNode(transport, FAST_ARGON2);
   });
   afterAll(() => node.shutdown());
 
