@@ -92,6 +92,20 @@ describe.concurrent('npm run load -- <scenario> --smoke', () => {
     );
   });
 
+  it.each([
+    'write',
+    'read',
+  ])('celebrity-post (fan-out on %s): every follower gets each post once, latency recorded', {
+    timeout: 120_000,
+  }, async (mode) => {
+    const r = await load(['celebrity-post', '--smoke', '--mode', mode]);
+    expectPassed(r, ['feed_delivery_ms', 'feed_events', 'feed_missing', 'feed_duplicates']);
+    const events = r.result.metrics.feed_events;
+    expect(events?.type === 'counter' && events.count).toBe(
+      Number(r.result.params.followers) * Number(r.result.params.posts),
+    );
+  });
+
   it('broadcast: Shutter beside its raw baseline in one run', { timeout: 120_000 }, async () => {
     const r = await load(['broadcast', '--smoke']);
     expectPassed(r, [
