@@ -12,7 +12,7 @@ import { ID_PATTERN } from '../ids.js';
 
 const Id = Type.String({ pattern: ID_PATTERN });
 
-/** Largest caption, in characters (UTF-16 code units, as Instagram counts). */
+/** Largest caption, in UTF-16 code units (what the schema's `maxLength` counts: an emoji may count 2). */
 export const MAX_CAPTION_LENGTH = 2200;
 /** Most media items of one post (a carousel). */
 export const MAX_POST_MEDIA = 10;
