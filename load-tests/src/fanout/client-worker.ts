@@ -4,41 +4,66 @@ import WebSocket from 'ws';
 import { Histogram } from './histogram.js';
 import type { ClientCommand, ClientReply } from './ipc.js';
 import { mintHs256 } from './jwt.js';
+import { LeanSocket } from './lean-ws.js';
+import { fastreadBinary, NativeReader } from './native-reader.js';
 
 /**
  * One client process of the fan-out benchmark (forked by fanout/clients.ts for the `broadcast` scenario,
  * pinned with it to the load core). Holds its share of the sockets, speaks
- * just enough of protocol v1 to authenticate and subscribe, and records for
- * every event the time from publish (`data.t0`, set by the publisher on the
- * same machine's clock) to its arrival here.
+ * just enough of protocol v1 to authenticate and subscribe, counts every
+ * event and records, for every event it decodes, the time from publish
+ * (`data.t0`, set by the publisher on the same machine's clock) to its
+ * arrival here. With `ws` it decodes every frame; the lean client
+ * (lean-ws.ts) decodes every `sampleEvery`-th per socket, and checks that
+ * the seqs of two samples differ by the frames counted between them (none
+ * lost, none twice, in order).
  */
 interface Sock {
-  ws: WebSocket;
+  send(data: string | Uint8Array): void;
+  terminate(): void;
+  /** Events since reset; the seq and index (in `frames`) of the last one decoded (lean: sampled). */
+  frames: number;
   lastSeq: number;
+  lastAt: number;
   pending: ((msg: Record<string, unknown>) => void) | undefined;
+  lean: LeanSocket | undefined;
 }
 
 const socks: Sock[] = [];
 const hist = new Histogram();
 let received = 0;
+let sampled = 0;
 let gaps = 0;
 let closed = 0;
 let codec = msgpackCodec;
 let reqId = 0;
+let sampleEvery = 1;
+let cpu0 = process.cpuUsage();
+let kind: Connect['client'] = 'lean';
+/** With `native`: the reader the sockets were handed to at the first reset. */
+let reader: NativeReader | undefined;
+let binary = '';
 
 const now = () => performance.timeOrigin + performance.now();
 const reply = (r: ClientReply): void => {
   process.send?.(r);
 };
 
-function onFrame(s: Sock, data: Buffer, isBinary: boolean): void {
-  const msg = codec.decode(isBinary ? data : data.toString('utf8')) as Record<string, unknown>;
+/** A decoded event, the `index`-th since reset: timed, and its seq checked against the frames counted since the last. */
+function onEvent(s: Sock, msg: Record<string, unknown>, index: number, at: number): void {
+  const seq = msg.seq as number;
+  if (s.lastSeq >= 0 && seq - s.lastSeq !== index - s.lastAt) gaps++;
+  s.lastSeq = seq;
+  s.lastAt = index;
+  sampled++;
+  hist.record(at - (msg.data as { t0: number }).t0);
+}
+
+function onMessage(s: Sock, msg: Record<string, unknown>): void {
   if (msg.t === 'ev') {
-    const seq = msg.seq as number;
-    if (s.lastSeq >= 0 && seq !== s.lastSeq + 1) gaps++;
-    s.lastSeq = seq;
+    onEvent(s, msg, s.frames, now());
+    s.frames++;
     received++;
-    hist.record(now() - (msg.data as { t0: number }).t0);
     return;
   }
   const p = s.pending;
@@ -49,17 +74,30 @@ function onFrame(s: Sock, data: Buffer, isBinary: boolean): void {
 function ask(s: Sock, msg: Record<string, unknown>): Promise<Record<string, unknown>> {
   return new Promise((resolve) => {
     s.pending = resolve;
-    s.ws.send(codec.encode(msg as never));
+    s.send(codec.encode(msg as never));
   });
 }
 
-function open(c: Extract<ClientCommand, { cmd: 'connect' }>, i: number): Promise<Sock> {
+type Connect = Extract<ClientCommand, { cmd: 'connect' }>;
+
+/** `ws`: every frame decoded. */
+function openWs(c: Connect): Promise<Sock> {
   return new Promise((resolve, reject) => {
     const protocols = c.mode === 'shutter' ? [codec.subprotocol] : [];
     const ws = new WebSocket(c.url, protocols, { localAddress: c.localAddress, perMessageDeflate: false });
-    const s: Sock = { ws, lastSeq: -1, pending: undefined };
+    const s: Sock = {
+      send: (d) => ws.send(d),
+      terminate: () => ws.terminate(),
+      frames: 0,
+      lastSeq: -1,
+      lastAt: 0,
+      pending: undefined,
+      lean: undefined,
+    };
     let opened = false;
-    ws.on('message', (data: Buffer, isBinary: boolean) => onFrame(s, data, isBinary));
+    ws.on('message', (data: Buffer, isBinary: boolean) =>
+      onMessage(s, codec.decode(isBinary ? data : data.toString('utf8')) as Record<string, unknown>),
+    );
     ws.on('error', (err) => {
       if (!opened) reject(err);
     });
@@ -68,13 +106,46 @@ function open(c: Extract<ClientCommand, { cmd: 'connect' }>, i: number): Promise
     });
     ws.on('open', () => {
       opened = true;
-      if (c.mode === 'raw') return resolve(s);
-      const token = mintHs256(c.secret, `${c.userPrefix}${i}`, 3600);
-      ask(s, { t: 'hello', v: 1, token }).then((m) =>
-        m.t === 'welcome' ? resolve(s) : reject(new Error(`hello answered ${JSON.stringify(m)}`)),
-      );
+      resolve(s);
     });
   });
+}
+
+/** Lean: frames counted, every `sampleEvery`-th event (and every answer while one is awaited) decoded. */
+async function openLean(c: Connect): Promise<Sock> {
+  const s: Sock = {
+    send: (d) => s.lean?.send(d),
+    terminate: () => s.lean?.terminate(),
+    frames: 0,
+    lastSeq: -1,
+    lastAt: 0,
+    pending: undefined,
+    lean: undefined,
+  };
+  let opened = false;
+  s.lean = await LeanSocket.open(c.url, c.mode === 'shutter' ? [codec.subprotocol] : [], c.localAddress, {
+    wantPayload: () => s.pending !== undefined || s.frames % sampleEvery === 0,
+    onFrame: (opcode, payload) => {
+      if (payload)
+        return onMessage(s, codec.decode(opcode === 2 ? payload : payload.toString('utf8')) as never);
+      s.frames++;
+      received++;
+    },
+    onClose: () => {
+      if (opened) closed++;
+    },
+  });
+  opened = true;
+  return s;
+}
+
+async function open(c: Connect, i: number): Promise<Sock> {
+  const s = await (c.client === 'ws' ? openWs(c) : openLean(c));
+  if (c.mode === 'raw') return s;
+  const token = mintHs256(c.secret, `${c.userPrefix}${i}`, 3600);
+  const m = await ask(s, { t: 'hello', v: 1, token });
+  if (m.t !== 'welcome') throw new Error(`hello answered ${JSON.stringify(m)}`);
+  return s;
 }
 
 /** Runs `task(i)` for i < count with at most `concurrency` in flight. */
@@ -107,6 +178,7 @@ async function handle(c: ClientCommand): Promise<void> {
   switch (c.cmd) {
     case 'connect': {
       codec = c.codec === 'json' ? jsonCodec : msgpackCodec;
+      kind = c.client;
       const r = await pool(c.count, c.concurrency, async (i) => {
         socks.push(await open(c, i));
       });
@@ -123,13 +195,67 @@ async function handle(c: ClientCommand): Promise<void> {
     case 'reset':
       hist.reset();
       received = 0;
+      sampled = 0;
       gaps = 0;
-      for (const s of socks) s.lastSeq = -1;
+      sampleEvery = Math.max(1, c.sampleEvery);
+      for (const s of socks) {
+        s.frames = 0;
+        s.lastSeq = -1;
+        s.lastAt = 0;
+        if (s.lean) s.lean.reads = 0;
+      }
+      if (kind === 'native' && !reader) {
+        try {
+          binary = fastreadBinary();
+        } catch (e) {
+          process.stderr.write(
+            `client-worker: no fastread (${String(e)}); reading in Node (--client lean)\n`,
+          );
+          kind = 'lean';
+        }
+      }
+      if (kind === 'native') {
+        // Quiet now (connected and subscribed, nothing published): hand the sockets over.
+        reader ??= new NativeReader(
+          binary,
+          socks.map((s) => s.lean!.socket),
+          (i, index, at, payload) => {
+            const s = socks[i]!;
+            const msg = codec.decode(payload[0] === 0x7b ? payload.toString('utf8') : payload) as never;
+            if ((msg as { t?: string }).t === 'ev') onEvent(s, msg, index, at);
+          },
+        );
+        await reader.reset(sampleEvery);
+      }
+      cpu0 = process.cpuUsage();
       return reply({ ev: 'reset' });
-    case 'report':
-      return reply({ ev: 'report', received, gaps, closed, hist: hist.sparse() });
+    case 'report': {
+      const cpu = process.cpuUsage(cpu0);
+      let reads = 0;
+      let cpuSeconds = (cpu.user + cpu.system) / 1e6;
+      let all = received;
+      let shut = closed;
+      if (reader) {
+        const r = await reader.report();
+        reads = r.reads;
+        cpuSeconds += r.cpuSeconds;
+        all = r.frames;
+        shut = r.closed;
+      } else for (const s of socks) reads += s.lean?.reads ?? 0;
+      return reply({
+        ev: 'report',
+        received: all,
+        sampled,
+        gaps,
+        closed: shut,
+        hist: hist.sparse(),
+        reads,
+        cpuSeconds,
+      });
+    }
     case 'close':
-      for (const s of socks) s.ws.terminate();
+      reader?.close();
+      for (const s of socks) s.terminate();
       reply({ ev: 'closed' });
       setTimeout(() => process.exit(0), 100);
       return;

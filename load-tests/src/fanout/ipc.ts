@@ -1,5 +1,7 @@
 import type { SparseHistogram } from './histogram.js';
 
+export type ClientKind = 'native' | 'lean' | 'ws';
+
 /** Orchestrator → client process. */
 export type ClientCommand =
   | {
@@ -13,9 +15,15 @@ export type ClientCommand =
       secret: string;
       userPrefix: string;
       concurrency: number;
+      /**
+       * How events are read: `ws` decodes every frame; `lean` (lean-ws.ts) counts frames and decodes a
+       * sample in Node; `native` connects like `lean`, then hands the sockets to fastread (native-reader.ts).
+       */
+      client: ClientKind;
     }
   | { cmd: 'subscribe'; stream: string; concurrency: number }
-  | { cmd: 'reset' }
+  /** Zeroes the counts; from now on decode (time and check) every `sampleEvery`-th event per socket (`ws` decodes all). */
+  | { cmd: 'reset'; sampleEvery: number }
   | { cmd: 'report' }
   | { cmd: 'close' };
 
@@ -32,5 +40,11 @@ export type ClientReply =
       /** Sockets closed by the server since connect. */
       closed: number;
       hist: SparseHistogram;
+      /** Events decoded (timed, seq checked): all of them with `ws`, a sample with the lean client. */
+      sampled: number;
+      /** TCP reads since reset (lean and native; 0 with `ws`). */
+      reads: number;
+      /** This process's user + system CPU since reset, with its native reader's, in seconds. */
+      cpuSeconds: number;
     }
   | { ev: 'closed' };

@@ -19,27 +19,41 @@ export interface Delivery {
   wallSeconds: number;
 }
 
+/** Events per publish; `parallel`: sent as that many single-event requests at once instead of one request. */
+export interface Burst {
+  size: number;
+  parallel: boolean;
+}
+
 export interface Throughput extends Delivery {
+  /** Events per publish (one HTTP request), or per volley of `parallel` single-event requests. */
+  burst: number;
+  parallel: boolean;
   serverCpuSeconds: number;
   deliveriesPerSecond: number;
   deliveriesPerServerCpuSecond: number;
+  /** The client processes' CPU over the same window: below the server's, the clients out-ran it. */
+  clientCpuSeconds: number;
+  /** Events decoded (timed and seq-checked) at the clients; the rest were counted. */
+  sampled: number;
+  /** Events per TCP read at the lean clients: a floor on events per server write (0 with `ws` clients). */
+  eventsPerRead: number;
 }
 
-async function report(
-  clients: ClientGroup,
-): Promise<{ received: number; gaps: number; closed: number; hist: Histogram }> {
+async function report(clients: ClientGroup) {
   const rs = await clients.all<Report>(() => ({ cmd: 'report' }));
   const hist = new Histogram();
-  let received = 0;
-  let gaps = 0;
-  let closed = 0;
+  const sum = { received: 0, sampled: 0, gaps: 0, closed: 0, reads: 0, cpuSeconds: 0 };
   for (const r of rs) {
-    received += r.received;
-    gaps += r.gaps;
-    closed += r.closed;
+    sum.received += r.received;
+    sum.sampled += r.sampled;
+    sum.gaps += r.gaps;
+    sum.closed += r.closed;
+    sum.reads += r.reads;
+    sum.cpuSeconds += r.cpuSeconds;
     hist.merge(r.hist);
   }
-  return { received, gaps, closed, hist };
+  return { ...sum, hist };
 }
 
 /** Waits until the clients hold `expected` events (or `timeoutMs` passed); returns the last report. */
@@ -80,7 +94,7 @@ export async function postsPhase(
   posts: number,
   intervalMs: number,
 ): Promise<Delivery> {
-  await clients.all(() => ({ cmd: 'reset' }));
+  await clients.all(() => ({ cmd: 'reset', sampleEvery: 1 }));
   const start = performance.now();
   for (let i = 0; i < posts; i++) {
     await t.publish(stream, i);
@@ -91,28 +105,32 @@ export async function postsPhase(
 }
 
 /**
- * Publishes up to `events` at no more than `rate` per second for at most
- * `maxSeconds` (one publish in flight at a time, so a saturated server slows
- * the publisher instead of queueing), then waits for the deliveries. Server
- * CPU is read from /proc before the first publish and after the last delivery.
+ * Publishes up to `events` at no more than `publishesPerSecond` for at most
+ * `maxSeconds`, `burst.size` events per publish (one HTTP request), or as a
+ * volley of that many single-event requests at once (`burst.parallel`); one
+ * publish or volley in flight at a time, so a saturated server slows the
+ * publisher instead of queueing; then waits for the deliveries. Server and client CPU are read
+ * before the first publish and after the last delivery.
  */
 export async function throughputPhase(
   t: Target,
   clients: ClientGroup,
   sockets: number,
   stream: string,
-  events: number,
-  rate: number,
-  maxSeconds: number,
+  o: { events: number; publishesPerSecond: number; maxSeconds: number; burst: Burst; sampleEvery: number },
 ): Promise<Throughput> {
-  await clients.all(() => ({ cmd: 'reset' }));
+  await clients.all(() => ({ cmd: 'reset', sampleEvery: o.sampleEvery }));
   const cpu0 = cpuSeconds(t.pid);
   const start = performance.now();
   let i = 0;
-  while (i < events && performance.now() - start < maxSeconds * 1000) {
-    await t.publish(stream, i);
-    i++;
-    const wait = start + (i * 1000) / rate - performance.now();
+  let publishes = 0;
+  while (i < o.events && performance.now() - start < o.maxSeconds * 1000) {
+    const n = Math.min(o.burst.size, o.events - i);
+    if (o.burst.parallel) await Promise.all(Array.from({ length: n }, (_, k) => t.publish(stream, i + k)));
+    else await t.publish(stream, i, n);
+    i += n;
+    publishes++;
+    const wait = start + (publishes * 1000) / o.publishesPerSecond - performance.now();
     if (wait > 0) await sleep(wait);
   }
   const r = await drain(clients, i * sockets, 30_000);
@@ -120,8 +138,14 @@ export async function throughputPhase(
   const cpu = cpuSeconds(t.pid) - cpu0;
   return {
     ...delivery(i, sockets, r, wall),
+    burst: o.burst.size,
+    parallel: o.burst.parallel,
     serverCpuSeconds: cpu,
     deliveriesPerSecond: r.received / wall,
-    deliveriesPerServerCpuSecond: r.received / cpu,
+    // 0 when the server used less than a clock tick (smoke runs).
+    deliveriesPerServerCpuSecond: cpu > 0 ? r.received / cpu : 0,
+    clientCpuSeconds: r.cpuSeconds,
+    sampled: r.sampled,
+    eventsPerRead: r.reads > 0 ? r.received / r.reads : 0,
   };
 }

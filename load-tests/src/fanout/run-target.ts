@@ -1,11 +1,14 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ClientGroup } from './clients.js';
-import type { ClientReply } from './ipc.js';
-import { postsPhase, throughputPhase } from './phases.js';
+import type { ClientKind, ClientReply } from './ipc.js';
+import { type Burst, postsPhase, throughputPhase } from './phases.js';
 import { cpuSeconds, rssBytes } from './proc.js';
 import { startTarget, type Target, type TargetName } from './targets.js';
 
 const STREAM = 'topic:bench';
+
+const burstName = (b: Burst) =>
+  b.size === 1 ? '1 per publish' : b.parallel ? `${b.size} publishes at once` : `${b.size} per publish`;
 const WARMUP_SOCKETS = 50;
 
 type Connected = Extract<ClientReply, { ev: 'connected' | 'subscribed' }>;
@@ -21,6 +24,7 @@ async function connect(
   total: number,
   addressBase: number,
   codec: 'msgpack' | 'json',
+  client: ClientKind,
 ) {
   const share = Math.ceil(total / clients.size);
   return sum(
@@ -38,6 +42,7 @@ async function connect(
         secret: t.secret,
         userPrefix: `bench${i}-`,
         concurrency: 200,
+        client,
       };
     }),
   );
@@ -81,8 +86,15 @@ export interface FanoutOptions {
   posts: number;
   postIntervalMs: number;
   events: number;
-  rate: number;
+  /** Publishes (requests, or volleys) per second in the throughput phases, whatever their burst. */
+  publishesPerSecond: number;
   maxSeconds: number;
+  /** One throughput phase per entry: events per publish (size 1: one event per publish). */
+  bursts: Burst[];
+  /** How the clients read (see ClientKind). */
+  client: ClientKind;
+  /** Lean and native clients decode every n-th event per socket in the throughput phases. */
+  sampleEvery: number;
   /** Scales the fixed pauses (warm-up, idle CPU window); 1 for measurements, less for smoke runs. */
   pauseScale: number;
   /** Longest wait for the server's young generation to be given back before reading RSS (0: one reading). */
@@ -110,7 +122,7 @@ export async function runTarget(name: TargetName, sockets: number, o: FanoutOpti
   try {
     // Stage 0: warm-up (JIT, lazy modules, first buffers) on sockets that are then closed.
     const warm = new ClientGroup(1);
-    await connect(t, warm, WARMUP_SOCKETS, 2, o.codec);
+    await connect(t, warm, WARMUP_SOCKETS, 2, o.codec, o.client === 'ws' ? 'ws' : 'lean');
     if (t.mode === 'shutter') await warm.all(() => ({ cmd: 'subscribe', stream: STREAM, concurrency: 50 }));
     for (let i = 0; i < 5; i++) await t.publish(STREAM, i);
     await sleep(200);
@@ -122,7 +134,7 @@ export async function runTarget(name: TargetName, sockets: number, o: FanoutOpti
 
     // Stage 1: ramp up to N idle (authenticated) sockets.
     const rampStart = performance.now();
-    const c = await connect(t, clients, sockets, 10, o.codec);
+    const c = await connect(t, clients, sockets, 10, o.codec, o.client);
     const rampSeconds = (performance.now() - rampStart) / 1000;
     check(
       `${name}: ${t.mode === 'shutter' ? 'hello → welcome' : 'connected'}`,
@@ -160,12 +172,28 @@ export async function runTarget(name: TargetName, sockets: number, o: FanoutOpti
       posts.received === posts.expected && posts.gaps === 0,
       `${posts.received}/${posts.expected}, gaps ${posts.gaps}`,
     );
-    const load = await throughputPhase(t, clients, c.ok, STREAM, o.events, o.rate, o.maxSeconds);
-    check(
-      `${name}: every event delivered once, in order`,
-      load.received === load.expected && load.gaps === 0,
-      `${load.received}/${load.expected}, gaps ${load.gaps}, closed by server ${load.closedByServer}`,
-    );
+    const loads = [];
+    for (const burst of o.bursts) {
+      const load = await throughputPhase(t, clients, c.ok, STREAM, {
+        events: o.events,
+        publishesPerSecond: o.publishesPerSecond,
+        maxSeconds: o.maxSeconds,
+        burst,
+        sampleEvery: o.client === 'ws' ? 1 : o.sampleEvery,
+      });
+      // A raw server publishes a volley's concurrent requests in their arrival order with the
+      // publisher's seqs, so only Shutter (which assigns the seqs itself) can be held to an order there.
+      const ordered = t.mode === 'shutter' || !burst.parallel;
+      check(
+        `${name}: every event delivered once${ordered ? ', in order' : ''} (${burstName(burst)})`,
+        load.received === load.expected && (load.gaps === 0 || !ordered),
+        `${load.received}/${load.expected}, gaps ${load.gaps} in ${load.sampled} decoded, closed by server ${load.closedByServer}`,
+      );
+      o.log(
+        `  ${burstName(burst)}: ${Math.round(load.deliveriesPerServerCpuSecond / 1000)} k per server-CPU-s; server ${load.serverCpuSeconds.toFixed(2)} s vs clients ${load.clientCpuSeconds.toFixed(2)} s CPU; ${load.eventsPerRead.toFixed(1)} events/read`,
+      );
+      loads.push(load);
+    }
     return {
       target: name,
       sockets: c.ok,
@@ -188,7 +216,7 @@ export async function runTarget(name: TargetName, sockets: number, o: FanoutOpti
       },
       idleServerCpuPerSecond: idleCpuPerSecond,
       posts,
-      load,
+      loads,
     };
   } finally {
     await clients.close();

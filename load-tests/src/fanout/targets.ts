@@ -29,8 +29,13 @@ export interface Target {
   readonly secret: string;
   /** Forces two full GCs in the server (see gc-on-signal.ts), waits, returns its process.memoryUsage(). */
   collect(): Promise<NodeJS.MemoryUsage | undefined>;
-  /** Publishes one event whose data is `{ t0, i }`; resolves when the server answered. */
-  publish(stream: string, i: number): Promise<void>;
+  /**
+   * Publishes `count` events (default 1) in one request, the k-th with data
+   * `{ t0, i: i + k }`; resolves when the server answered. Shutter gets them
+   * as one admin publish (`{events}` when more than one), a raw server as
+   * their frames back to back (`x-frame-sizes`), published together.
+   */
+  publish(stream: string, i: number, count?: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -131,19 +136,29 @@ export async function startTarget(name: TargetName, o: TargetOptions): Promise<T
   // Shaped like Shutter's epochs (memory-stream-log newEpoch), so frames are the same size.
   const epoch = randomBytes(6).toString('base64url');
 
-  const publish = async (stream: string, i: number): Promise<void> => {
-    const data = { t0: now(), i };
-    const res = shutter
-      ? await fetch(`${base}/v1/admin/publish`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', authorization: `Bearer ${adminToken}` },
-          body: JSON.stringify({ stream, data }),
-        })
-      : await fetch(`${base}/publish`, {
-          method: 'POST',
-          // The same envelope Shutter sends, so both carry frames of the same size.
-          body: bodyOf(codec.encode({ t: 'ev', stream, epoch, seq: i + 1, data, ts: Date.now() })),
-        });
+  const publish = async (stream: string, i: number, count = 1): Promise<void> => {
+    const t0 = now();
+    const datas = Array.from({ length: count }, (_, k) => ({ t0, i: i + k }));
+    let res: Response;
+    if (shutter) {
+      const body =
+        count === 1 ? { stream, data: datas[0] } : { events: datas.map((data) => ({ stream, data })) };
+      res = await fetch(`${base}/v1/admin/publish`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${adminToken}` },
+        body: JSON.stringify(body),
+      });
+    } else {
+      // The same envelope Shutter sends, so both carry frames of the same size.
+      const frames = datas.map((data) =>
+        Buffer.from(codec.encode({ t: 'ev', stream, epoch, seq: data.i + 1, data, ts: Date.now() })),
+      );
+      res = await fetch(`${base}/publish`, {
+        method: 'POST',
+        headers: { 'x-frame-sizes': frames.map((f) => f.length).join(',') },
+        body: bodyOf(Buffer.concat(frames)),
+      });
+    }
     if (!res.ok) throw new Error(`${name} publish answered ${res.status}: ${await res.text()}`);
     await res.arrayBuffer();
   };

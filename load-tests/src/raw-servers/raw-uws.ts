@@ -5,7 +5,10 @@ import type * as Uws from '@trufflesuite/uws-js-unofficial';
  * The raw uWebSockets.js broadcast the fan-out benchmark compares Shutter
  * with: every socket joins one topic on open; `POST /publish` sends the body
  * bytes, unchanged, to the topic with one `app.publish`. No auth, no
- * protocol, nothing per socket in JS.
+ * protocol, nothing per socket in JS. A body of several frames back to back
+ * (`x-frame-sizes: 78,78,…`) is published as one `app.publish` per frame in
+ * the same callback: uWS then sends each socket the frames that met in one
+ * turn of its loop in one write.
  */
 const require = createRequire(import.meta.url);
 const uws = require('@trufflesuite/uws-js-unofficial') as typeof Uws;
@@ -30,7 +33,8 @@ app.ws('/*', {
     sockets--;
   },
 });
-app.post('/publish', (res) => {
+app.post('/publish', (res, req) => {
+  const sizes = req.getHeader('x-frame-sizes');
   const chunks: Buffer[] = [];
   // MUST: an abort handler before returning from the handler (uWS rule).
   res.onAborted(() => {
@@ -40,7 +44,15 @@ app.post('/publish', (res) => {
     // The chunk is only valid inside this callback: copy it.
     chunks.push(Buffer.from(chunk.slice(0)));
     if (!last) return;
-    app.publish(TOPIC, Buffer.concat(chunks), true, false);
+    const body = Buffer.concat(chunks);
+    if (sizes === '') app.publish(TOPIC, body, true, false);
+    else {
+      let at = 0;
+      for (const n of sizes.split(',').map(Number)) {
+        app.publish(TOPIC, body.subarray(at, at + n), true, false);
+        at += n;
+      }
+    }
     res.cork(() => res.writeHeader('content-type', 'application/json').end(`{"sockets":${sockets}}`));
   });
 });

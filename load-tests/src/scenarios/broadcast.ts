@@ -2,6 +2,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { ClientKind } from '../fanout/ipc.js';
+import type { Burst } from '../fanout/phases.js';
 import { runTarget } from '../fanout/run-target.js';
 import { TARGETS, type TargetName } from '../fanout/targets.js';
 import { defineScenario } from '../runner/scenario.js';
@@ -9,14 +11,39 @@ import { defineScenario } from '../runner/scenario.js';
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
 /**
+ * `--bursts 1,16,p16`: one throughput phase each; n: n events per publish
+ * (one request), pn: volleys of n single-event publishes at once.
+ */
+function burstsOf(list: string): Burst[] {
+  const out = list
+    .split(',')
+    .map((b) => ({ size: Number(b.replace(/^p/, '')), parallel: b.startsWith('p') }));
+  if (out.some((b) => !Number.isInteger(b.size) || b.size < 1 || b.size > 1000))
+    throw new Error('--bursts: a comma-separated list of n or pn (n from 1 to 1000)');
+  return out;
+}
+
+/** Metric name suffix of a phase: none for one event per publish, `_burst16` for 16 per publish, `_par16` for 16 at once. */
+const suffix = (b: Burst): string => (b.size === 1 ? '' : `_${b.parallel ? 'par' : 'burst'}${b.size}`);
+
+/**
  * The WebSocket fan-out benchmark as a scenario: N sockets on one topic,
  * Shutter (uWS and ws engines) beside a raw uWebSockets.js and a raw ws
  * broadcast server in the same run, each in its own process (pinned to
  * `serverCpu`, the runner and its client processes to `loadCpu`). Its client
- * processes speak protocol v1 over raw `ws` (load-tests/src/fanout), the same
- * client for every target, so the raw baselines and Shutter are fed and read
- * the same way; they are lighter than the SDK, which keeps the server the
- * bottleneck.
+ * processes speak protocol v1 (load-tests/src/fanout), the same client for
+ * every target, so the raw baselines and Shutter are fed and read the same
+ * way. By default (`--client native`) a client process connects,
+ * authenticates and subscribes in Node, then hands its sockets to a small C
+ * reader (load-tests/native/fastread.c) that counts frames and passes back
+ * every `sampleEvery`-th event per socket (every post) for Node to decode,
+ * time and seq-check: it out-runs the server, so the raw baselines are
+ * server-bound (the client_cpu_per_server_cpu thresholds check it). `lean`
+ * does the same in Node (lean-ws.ts; about twice the server's CPU per read),
+ * `ws` decodes every frame with the `ws` library.
+ * The throughput phase runs once per entry of `bursts` (events per
+ * publish): 1 is one event per publish, more is a burst that arrives in one
+ * request (Shutter: one admin publish of `{events}`; raw: one body of frames).
  */
 export default defineScenario<{
   sockets: number;
@@ -24,8 +51,12 @@ export default defineScenario<{
   posts: number;
   postIntervalMs: number;
   events: number;
-  eventsPerSecond: number;
+  publishesPerSecond: number;
   maxSeconds: number;
+  bursts: string;
+  client: string;
+  sampleEvery: number;
+  settleSeconds: number;
   socketsPerClient: number;
   codec: string;
   serverCpu: string;
@@ -39,9 +70,13 @@ export default defineScenario<{
     targets: TARGETS.join(','),
     posts: 20,
     postIntervalMs: 300,
-    events: 400,
-    eventsPerSecond: 40,
+    events: 2000,
+    publishesPerSecond: 8,
     maxSeconds: 12,
+    bursts: '1,16',
+    client: 'native',
+    sampleEvery: 64,
+    settleSeconds: 90,
     socketsPerClient: 5000,
     codec: 'msgpack',
     serverCpu: '0',
@@ -55,13 +90,19 @@ export default defineScenario<{
     posts: 3,
     postIntervalMs: 100,
     events: 20,
-    eventsPerSecond: 20,
+    publishesPerSecond: 20,
     maxSeconds: 2,
+    bursts: '1,4',
+    sampleEvery: 4,
   },
   options: (p) => {
     const targets = p.targets.split(',') as TargetName[];
     for (const t of targets)
       if (!TARGETS.includes(t)) throw new Error(`unknown target ${t}; use ${TARGETS.join(',')}`);
+    const bursts = burstsOf(p.bursts);
+    if (!['native', 'lean', 'ws'].includes(p.client)) throw new Error('--client: native, lean or ws');
+    if (!Number.isInteger(p.sampleEvery) || p.sampleEvery < 1)
+      throw new Error('--sampleEvery: a whole number ≥ 1');
     if (p.socketsPerClient > 18_000)
       throw new Error('--socketsPerClient: at most 18 000 (open files per process)');
     const th: Record<string, string[]> = { checks: ['rate==1'] };
@@ -70,11 +111,16 @@ export default defineScenario<{
     if (p.sockets >= 1000)
       for (const engine of ['uws', 'ws'] as const) {
         if (!targets.includes(`shutter-${engine}`)) continue;
-        if (targets.includes(`raw-${engine}`)) th[`deliveries_vs_raw{engine:${engine}}`] = ['value>=0.9'];
+        if (targets.includes(`raw-${engine}`))
+          for (const b of bursts) th[`deliveries_vs_raw${suffix(b)}{engine:${engine}}`] = ['value>=0.9'];
         th[`rss_per_idle_socket_bytes{target:shutter-${engine}}`] = [
           `value<=${engine === 'uws' ? 2048 : 10_240}`,
         ];
         if (p.sockets >= 10_000) th[`post_delivery_p99_ms{target:shutter-${engine}}`] = ['value<=250'];
+        // The baseline is server-bound only if its clients spent less CPU than it did.
+        if (p.client !== 'ws' && targets.includes(`raw-${engine}`))
+          for (const b of bursts)
+            th[`client_cpu_per_server_cpu${suffix(b)}{target:raw-${engine}}`] = ['value<1'];
       }
     return { executor: { executor: 'none' }, thresholds: th, noTarget: true };
   },
@@ -86,7 +132,7 @@ export default defineScenario<{
       execFileSync('taskset', ['-a', '-p', '-c', p.loadCpu, String(process.pid)], { stdio: 'ignore' });
     const stamp = new Date().toISOString().replace(/[:.]/g, '-');
     const profileDir = p.profile ? join(ctx.resultsDir, `profiles-${stamp}`) : undefined;
-    const results = [];
+    const results: Awaited<ReturnType<typeof runTarget>>[] = [];
     for (const name of p.targets.split(',') as TargetName[]) {
       if (ctx.abort.aborted) break;
       const r = await runTarget(name, p.sockets, {
@@ -98,10 +144,13 @@ export default defineScenario<{
         posts: p.posts,
         postIntervalMs: p.postIntervalMs,
         events: p.events,
-        rate: p.eventsPerSecond,
+        publishesPerSecond: p.publishesPerSecond,
         maxSeconds: p.maxSeconds,
+        bursts: burstsOf(p.bursts),
+        client: p.client as ClientKind,
+        sampleEvery: p.sampleEvery,
         pauseScale: ctx.smoke ? 0.2 : 1,
-        settleMs: p.sockets >= 1000 ? 90_000 : 0,
+        settleMs: p.sockets >= 1000 ? p.settleSeconds * 1000 : 0,
         check: (n, ok, detail) => ctx.check(n, ok, detail),
         log: ctx.log,
       });
@@ -115,21 +164,35 @@ export default defineScenario<{
       g('post_delivery_p50_ms', r.posts.p50Ms);
       g('post_delivery_p99_ms', r.posts.p99Ms);
       g('post_delivery_max_ms', r.posts.maxMs);
-      g('load_delivery_p99_ms', r.load.p99Ms);
-      g('deliveries_per_second', r.load.deliveriesPerSecond);
-      g('deliveries_per_server_cpu_s', r.load.deliveriesPerServerCpuSecond);
-      ctx.metrics
-        .counter(`events_lost${tag}`)
-        .add(r.posts.expected - r.posts.received + r.load.expected - r.load.received);
+      let lost = r.posts.expected - r.posts.received;
+      for (const l of r.loads) {
+        const x = suffix({ size: l.burst, parallel: l.parallel });
+        g(`load_delivery_p50_ms${x}`, l.p50Ms);
+        g(`load_delivery_p99_ms${x}`, l.p99Ms);
+        g(`deliveries_per_second${x}`, l.deliveriesPerSecond);
+        g(`deliveries_per_server_cpu_s${x}`, l.deliveriesPerServerCpuSecond);
+        g(
+          `client_cpu_per_server_cpu${x}`,
+          l.serverCpuSeconds > 0 ? l.clientCpuSeconds / l.serverCpuSeconds : 0,
+        );
+        g(`events_per_read${x}`, l.eventsPerRead);
+        lost += l.expected - l.received;
+      }
+      ctx.metrics.counter(`events_lost${tag}`).add(lost);
     }
-    for (const engine of ['uws', 'ws']) {
-      const s = results.find((r) => r.target === `shutter-${engine}`);
-      const raw = results.find((r) => r.target === `raw-${engine}`);
-      if (s && raw)
-        ctx.metrics
-          .gauge(`deliveries_vs_raw{engine:${engine}}`)
-          .set(s.load.deliveriesPerServerCpuSecond / raw.load.deliveriesPerServerCpuSecond);
-    }
+    for (const engine of ['uws', 'ws'])
+      for (const b of burstsOf(p.bursts)) {
+        const per = (t: string) =>
+          results
+            .find((r) => r.target === t)
+            ?.loads.find((l) => l.burst === b.size && l.parallel === b.parallel)
+            ?.deliveriesPerServerCpuSecond;
+        const s = per(`shutter-${engine}`);
+        const raw = per(`raw-${engine}`);
+        if (s === undefined || raw === undefined) continue;
+        // 0: not measurable (the raw server used less than a clock tick of CPU, as in smoke runs).
+        ctx.metrics.gauge(`deliveries_vs_raw${suffix(b)}{engine:${engine}}`).set(raw > 0 ? s / raw : 0);
+      }
     // Everything each target measured (memory split, CPU, phases), beside the runner's summary.
     mkdirSync(ctx.resultsDir, { recursive: true });
     const file = join(ctx.resultsDir, `broadcast-detail${ctx.smoke ? '-smoke' : ''}-${stamp}.json`);
