@@ -77,6 +77,49 @@ describe('accounts: registration, login, refresh, logout', () => {
     expect(await countEverywhere(node, 'refresh_tokens', 'user_id', id)).toBe(1);
   });
 
+  it("users land on both physical databases, each row only in its id's, each claim only in its name's", async () => {
+    expect(node.db.all).toHaveLength(2);
+    const made = await Promise.all(Array.from({ length: 20 }, (_, i) => registerUser(node, `spread_${i}`)));
+    const used = new Set<unknown>();
+    for (const { user } of made) {
+      const home = node.db.forId(user.id);
+      used.add(home);
+      for (const sql of node.db.all)
+        expect((await sql.query('SELECT 1 FROM users WHERE id = $1', [user.id])).rowCount).toBe(
+          sql === home ? 1 : 0,
+        );
+      const key = user.username.toLowerCase();
+      const claimDb = node.db.forKey(key);
+      for (const sql of node.db.all)
+        expect((await sql.query('SELECT 1 FROM usernames WHERE name = $1', [key])).rowCount).toBe(
+          sql === claimDb ? 1 : 0,
+        );
+    }
+    // Random logical shards: 20 users all on one of two databases would be a 1 in 500 000 chance.
+    expect(used.size).toBe(2);
+  });
+
+  it('a password hashed at another cost is rehashed at the configured one on the next login', async () => {
+    const s = await registerUser(node, 'old_hash_user', 'an old password');
+    const sql = node.db.forId(s.user.id);
+    const { hash } = await import('@node-rs/argon2');
+    const old = await hash('an old password', { memoryCost: 2048, timeCost: 1, parallelism: 1 });
+    await sql.query('UPDATE users SET password_hash = $2 WHERE id = $1', [s.user.id, old]);
+    const r = await http(node, 'POST', '/v1/sessions', {
+      username: 'old_hash_user',
+      password: 'an old password',
+    });
+    expect(r.status).toBe(200);
+    const row = await sql.query<{ h: string }>('SELECT password_hash AS h FROM users WHERE id = $1', [
+      s.user.id,
+    ]);
+    expect(row.rows[0]?.h).toMatch(/^\$argon2id\$v=19\$m=1024,t=1,p=1\$/);
+    expect(
+      (await http(node, 'POST', '/v1/sessions', { username: 'old_hash_user', password: 'an old password' }))
+        .status,
+    ).toBe(200);
+  });
+
   it('refuses bad registrations with their codes and changes nothing', async () => {
     await registerUser(node, 'grace_hopper');
     const cases: [unknown, number, string][] = [

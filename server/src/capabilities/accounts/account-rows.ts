@@ -98,6 +98,13 @@ export class AccountRows extends Users {
     return this.get(id);
   }
 
+  /** Replaces the hash if it is still `old` (a login rehashing at the configured cost). */
+  async rehash(id: string, old: string, hash: string): Promise<void> {
+    await this.dbs
+      .forId(id)
+      .query('UPDATE users SET password_hash = $3 WHERE id = $1 AND password_hash = $2', [id, old, hash]);
+  }
+
   async markDeleted(id: string): Promise<void> {
     await this.dbs
       .forId(id)

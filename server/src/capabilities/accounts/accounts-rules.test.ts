@@ -2,7 +2,7 @@ import { ShutterError } from '@shutter/protocol';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { LoginLimiter } from './login-limiter.js';
-import { checkPassword, hashPassword, verifyNothing, verifyPassword } from './passwords.js';
+import { checkPassword, hashPassword, needsRehash, verifyNothing, verifyPassword } from './passwords.js';
 import { checkUsername } from './usernames.js';
 
 function codeOf(fn: () => unknown): string | undefined {
@@ -34,12 +34,20 @@ describe('usernames', () => {
   ])('refuses %j as username_invalid', (name) => {
     expect(codeOf(() => checkUsername(name))).toBe('username_invalid');
   });
-  it.each(['admin', 'ADMIN', 'root', 'api', 'shutter', 'm.e', 'support', 'ad.min', '_support_', 'log_in'])(
-    'refuses %j as username_reserved',
-    (name) => {
-      expect(codeOf(() => checkUsername(name))).toBe('username_reserved');
-    },
-  );
+  it.each([
+    'admin',
+    'ADMIN',
+    'root',
+    'api',
+    'shutter',
+    'm.e',
+    'support',
+    'ad.min',
+    '_support_',
+    'log_in',
+  ])('refuses %j as username_reserved', (name) => {
+    expect(codeOf(() => checkUsername(name))).toBe('username_reserved');
+  });
   it('never accepts a name outside the grammar (property)', () => {
     fc.assert(
       fc.property(fc.string({ maxLength: 40 }), (name) => {
@@ -71,6 +79,10 @@ describe('passwords', () => {
     expect(await verifyPassword(h, 'correct horse batterY')).toBe(false);
     expect(await verifyPassword('not a hash', 'x')).toBe(false);
     expect(await verifyNothing('anything', cost)).toBe(false);
+    expect(needsRehash(h, cost)).toBe(false);
+    expect(needsRehash(h, { memoryKib: 19_456, timeCost: 1 })).toBe(true);
+    expect(needsRehash(h, { memoryKib: 1024, timeCost: 2 })).toBe(true);
+    expect(needsRehash('$argon2i$v=19$m=1024,t=1,p=1$c2FsdHNhbHQ$aGFzaA', cost)).toBe(true);
   });
 });
 

@@ -45,6 +45,12 @@ export async function verifyPassword(stored: string, password: string): Promise<
   }
 }
 
+/** Whether `stored` was hashed with another algorithm or cost than `cost` (rehash it at the next login). */
+export function needsRehash(stored: string, cost: PasswordCost): boolean {
+  const m = /^\$argon2id\$v=19\$m=(\d+),t=(\d+),p=(\d+)\$/.exec(stored);
+  return !m || Number(m[1]) !== cost.memoryKib || Number(m[2]) !== cost.timeCost || m[3] !== '1';
+}
+
 const dummies = new Map<string, Promise<string>>();
 
 /**

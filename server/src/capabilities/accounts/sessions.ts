@@ -2,7 +2,7 @@ import { randomInt } from 'node:crypto';
 import { LOGICAL_SHARDS, newId, ShutterError } from '@shutter/protocol';
 import { defineOperation } from '../operation.js';
 import { accountsOf, mintAccess, minterOf, startSession } from './accounts-node.js';
-import { checkPassword, hashPassword, verifyNothing, verifyPassword } from './passwords.js';
+import { checkPassword, hashPassword, needsRehash, verifyNothing, verifyPassword } from './passwords.js';
 import { checkUsername, claimUsername, releaseUsername } from './usernames.js';
 
 const invalidCredentials = () => new ShutterError('invalid_credentials', 'wrong username or password');
@@ -42,7 +42,8 @@ export const register = defineOperation({
 /**
  * Login. Failures count per username and per client address (the limiter
  * answers `rate_limited` before any hashing); an unknown username costs a
- * verification too, so timing does not tell which names exist.
+ * verification too, so timing does not tell which names exist. A password
+ * hashed at another cost than the configured one is rehashed on success.
  */
 export const login = defineOperation({
   method: 'accounts.login',
@@ -67,6 +68,9 @@ export const login = defineOperation({
       throw invalidCredentials();
     }
     a.limiter.succeeded(key);
+    // A hash made at another cost (AUTH_ARGON2_* changed since) is replaced now that the password is known.
+    if (cred?.passwordHash && needsRehash(cred.passwordHash, a.cost))
+      await a.rows.rehash(user.id, cred.passwordHash, await hashPassword(p.password, a.cost));
     return startSession(ctx, user);
   },
 });
