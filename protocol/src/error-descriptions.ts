@@ -67,8 +67,9 @@ export const ErrorDescriptions: Record<ErrorCode, string> = {
   blocked: 'Graph: the other user blocks you, or you block them; nothing was changed.',
   cannot_follow_self: 'Graph: a user cannot follow themselves.',
   media_not_ready:
-    'Posts: a media id named in the post has not finished processing (or failed); try again once it is ready.',
-  media_not_owned: 'Posts: a media id named in the post does not exist or belongs to someone else.',
+    'Posts and avatars: a media id named in the post (or as the avatar) has not finished processing (or failed); try again once it is ready.',
+  media_not_owned:
+    'Posts and avatars: a media id named in the post (or as the avatar) does not exist or belongs to someone else.',
   invalid_cursor:
     'A pagination cursor is malformed or was not made by this server; start again without a cursor.',
 };

@@ -81,7 +81,7 @@ describe.each(TRANSPORTS)('accounts: profiles and account deletion on %s', (tran
       [{ username: 'renamed' }, 400, 'bad_request'],
       [{ avatarMediaId: 'm_acc_processing_own' }, 409, 'media_not_ready'],
       [{ avatarMediaId: 'm_acc_ready_other' }, 403, 'media_not_owned'],
-      [{ avatarMediaId: 'm_no_such_item' }, 404, 'not_found'],
+      [{ avatarMediaId: 'm_no_such_item' }, 403, 'media_not_owned'],
       [{ avatarMediaId: 'm_acc_processing_own', bio: 'not this either' }, 409, 'media_not_ready'],
     ];
     for (const [body, status, code] of bad) {
@@ -128,7 +128,7 @@ describe.each(TRANSPORTS)('accounts: profiles and account deletion on %s', (tran
       ).toMatchObject({ t: 'res', result: { id: s.user.id, bio: 'from the socket' } });
       expect(
         await c.call({ t: 'req', method: 'accounts.update', params: { avatarMediaId: 'm_not_there' } }),
-      ).toMatchObject({ t: 'err', code: 'not_found' });
+      ).toMatchObject({ t: 'err', code: 'media_not_owned' });
       expect(
         await c.call({ t: 'req', method: 'accounts.profile', params: { username: 'SOCKET_USER' } }),
       ).toMatchObject({ t: 'res', result: { bio: 'from the socket' } });

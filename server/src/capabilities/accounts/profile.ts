@@ -42,11 +42,15 @@ export const me = defineOperation({
 /** The avatar must be a ready media item of the caller's own. */
 async function checkAvatar(ctx: OperationContext, mediaId: string): Promise<void> {
   const m = await ctx.media.get(mediaId);
-  if (!m) throw new ShutterError('not_found', 'no such media item');
-  if (m.ownerId !== ctx.caller.userId)
-    throw new ShutterError('media_not_owned', 'the avatar must be a media item of your own');
+  // As posts answer: a missing item and someone else's are the same refusal.
+  if (m?.ownerId !== ctx.caller.userId)
+    throw new ShutterError('media_not_owned', 'the avatar must be a media item of your own', {
+      details: { mediaId },
+    });
   if (m.status !== 'ready')
-    throw new ShutterError('media_not_ready', `the media item is ${m.status}; wait for it to be ready`);
+    throw new ShutterError('media_not_ready', `the media item is ${m.status}; wait for it to be ready`, {
+      details: { mediaId, status: m.status },
+    });
 }
 
 export const update = defineOperation({
