@@ -251,3 +251,37 @@ describe('private accounts', () => {
     expect(await counts(x.id)).toEqual({ followers: 0, following: 1 });
   });
 });
+
+describe('a failure between the two sides', () => {
+  it('is repaired by a retry of the same call', async () => {
+    const a = await makeUser(node, { shard: shardIn(node, 0) });
+    const b = await makeUser(node, { shard: shardIn(node, 1) });
+    // A follow that stopped after the followee's side: B counts A, A does not list B.
+    const edge = newId(shardIn(node, 0));
+    const sqlB = node.db.forId(b.id);
+    await sqlB.query(
+      "INSERT INTO follows (user_id, dir, other_id, state, edge_id) VALUES ($1, 'in', $2, 'active', $3)",
+      [b.id, a.id, edge],
+    );
+    await sqlB.query('UPDATE users SET follower_count = 1 WHERE id = $1', [b.id]);
+    expect((await http(node, a, 'PUT', `/v1/users/${b.id}/follow`)).body.state).toBe('active');
+    expect(await rows(a.id)).toEqual([{ dir: 'out', other_id: b.id, state: 'active', edge_id: edge }]);
+    expect(await counts(a.id)).toEqual({ followers: 0, following: 1 });
+    expect(await counts(b.id)).toEqual({ followers: 1, following: 0 });
+
+    // An unfollow that stopped after the follower's side: B still counts A.
+    await node.db.forId(a.id).query('DELETE FROM follows WHERE user_id = $1', [a.id]);
+    await node.db.forId(a.id).query('UPDATE users SET following_count = 0 WHERE id = $1', [a.id]);
+    expect((await http(node, a, 'DELETE', `/v1/users/${b.id}/follow`)).body.state).toBe('none');
+    expect(await rows(b.id)).toEqual([]);
+    expect(await counts(b.id)).toEqual({ followers: 0, following: 0 });
+
+    // A block that stopped after the blocker's side: the retry writes the blocked side too.
+    await node.db
+      .forId(a.id)
+      .query("INSERT INTO blocks (user_id, dir, other_id) VALUES ($1, 'out', $2)", [a.id, b.id]);
+    expect((await http(node, b, 'GET', `/v1/users/${a.id}/relation`)).body.blockedBy).toBe(false);
+    await http(node, a, 'PUT', `/v1/users/${b.id}/block`);
+    expect((await http(node, b, 'GET', `/v1/users/${a.id}/relation`)).body.blockedBy).toBe(true);
+  });
+});
