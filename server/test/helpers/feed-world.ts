@@ -80,4 +80,37 @@ export class FeedWorld {
       await new Promise((res) => setTimeout(res, 20));
     }
   }
+
+  /** Each user's feed from the tables alone: their live posts and their active followings', newest first. */
+  async expected(users: readonly TestUser[]): Promise<Map<string, string[]>> {
+    const ids = users.map((u) => u.id);
+    const live: { id: string; author: string }[] = [];
+    for (const sql of this.node.db.all) {
+      const r = await sql.query<{ id: string; author: string }>(
+        `SELECT id::text AS id, author_id::text AS author FROM posts
+          WHERE author_id = ANY($1::uuid[]) AND deleted_at IS NULL`,
+        [ids],
+      );
+      live.push(...r.rows);
+    }
+    const out = new Map<string, string[]>();
+    for (const u of users) {
+      const r = await this.node.db
+        .forId(u.id)
+        .query<{ other: string }>(
+          `SELECT other_id::text AS other FROM follows WHERE user_id = $1 AND dir = 'out' AND state = 'active'`,
+          [u.id],
+        );
+      const sees = new Set([u.id, ...r.rows.map((x) => x.other)]);
+      out.set(
+        u.id,
+        live
+          .filter((p) => sees.has(p.author))
+          .map((p) => p.id)
+          .sort()
+          .reverse(),
+      );
+    }
+    return out;
+  }
 }

@@ -41,7 +41,10 @@ export async function readFeed(
     before === undefined ? bigAuthors(ports, authors) : [],
   ]);
   const ids = [...new Set([...stored, ...pulled])].sort().reverse().slice(0, limit);
-  const items = await hydratePosts(ports, viewer, ids);
+  // Only authors the viewer follows now (or themselves): a fan-out that raced an unfollow may
+  // have left an id behind in the stored feed; it is never shown.
+  const following = new Set(authors);
+  const items = (await hydratePosts(ports, viewer, ids)).filter((p) => following.has(p.author.id));
   const last = ids.at(-1);
   return { items, nextCursor: ids.length === limit && last ? encodeCursor(last) : null, liveAuthors };
 }
