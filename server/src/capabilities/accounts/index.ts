@@ -1,5 +1,6 @@
 import { defineCapability } from '../operation.js';
 import { accountsOf } from './accounts-node.js';
+import { startRemovals } from './deletions.js';
 import { me, profile, remove, update } from './profile.js';
 import { refreshTokenMigrations } from './refresh-tokens.js';
 import { login, logout, refresh, register } from './sessions.js';
@@ -19,8 +20,9 @@ export const accounts = defineCapability({
   description: 'Sign-up, sessions (access and refresh tokens), profiles and account deletion.',
   operations: [register, login, refresh, logout, profile, me, update, remove],
   migrations: [...userMigrations, ...refreshTokenMigrations],
+  start: startRemovals,
   async onUserDeleted(ports, userId) {
-    // The user row itself goes last, in accounts.delete, once every capability has removed its data.
+    // The user row itself goes last, in the removal job, once every capability has removed its data.
     const a = accountsOf(ports);
     const cred = await a.rows.credentials(userId);
     if (cred) await releaseUsername(ports.db, cred.username.toLowerCase(), userId);

@@ -3,6 +3,7 @@ import { GraphReads } from '../graph/edges.js';
 import { defineOperation, type OperationContext } from '../operation.js';
 import { toProfile } from './account-rows.js';
 import { accountsOf } from './accounts-node.js';
+import { scheduleRemoval } from './deletions.js';
 import { verifyPassword } from './passwords.js';
 import { releaseUsername } from './usernames.js';
 
@@ -69,10 +70,11 @@ export const update = defineOperation({
 /**
  * Account deletion, with the password again. The account disappears at
  * once (marked deleted: every read skips it; its sessions are revoked; its
- * username is free for anyone at once), then every capability removes its
- * data (`userDeleted`: posts, graph edges, feeds), and the user row goes
- * last. A failure half-way leaves the row marked deleted with its password,
- * so the same call, retried, finishes the job.
+ * username is free for anyone at once); the removal of its data — every
+ * capability's `onUserDeleted` (posts, graph edges, feeds), then the user
+ * row — is a durable job (`deletions.ts`), retried until it succeeds. A
+ * failure before the job is queued leaves the row marked deleted with its
+ * password, so the same call, retried, finishes.
  */
 export const remove = defineOperation({
   method: 'accounts.delete',
@@ -94,8 +96,7 @@ export const remove = defineOperation({
     await a.rows.markDeleted(id);
     await a.refresh.revokeAll(id);
     await releaseUsername(ctx.db, key, id);
-    await ctx.userDeleted(id);
-    await a.rows.remove(id);
+    await scheduleRemoval(ctx, id);
     return { deleted: true };
   },
 });
