@@ -18,11 +18,11 @@ import { removeUserFromGraph } from './user-deleted.js';
  * the edge and what other capabilities derive from it.
  */
 
+/** The `user` actor type made for each actor system (one per node), from that node's databases. */
 const actorTypes = new WeakMap<object, UserActorType>();
 
-/** The `user` actor registered on this node (made once per node from its databases). */
 function userActor(ctx: OperationContext, id: string) {
-  const type = actorTypes.get(ctx.db);
+  const type = actorTypes.get(ctx.actors);
   if (!type) throw new Error('graph: the user actor is not registered on this node');
   return ctx.actors.ref(type, id);
 }
@@ -41,7 +41,7 @@ export const graph = defineCapability({
   migrations: graphMigrations,
   actors: (ports) => {
     const type = makeUserActor(ports.db);
-    actorTypes.set(ports.db, type);
+    actorTypes.set(ports.actors, type);
     return [type as never];
   },
   onUserDeleted: removeUserFromGraph,
