@@ -3,6 +3,7 @@ import type { ShutterNode } from '../src/node.js';
 import { FAST_ARGON2, http, registerUser } from './helpers/accounts-http.js';
 import { RawClient } from './helpers/raw-client.js';
 import { startTestNode, TRANSPORTS, wsUrl } from './helpers/test-node.js';
+import { deleteNamespaceStreams, natsUrl } from './services.js';
 
 /** Waits until `check` holds (the account removal job is asynchronous), for at most 10 s. */
 async function until(check: () => Promise<boolean>): Promise<void> {
@@ -189,5 +190,26 @@ describe.each(TRANSPORTS)('accounts: profiles and account deletion on %s', (tran
     ).toEqual({
       deleted: true,
     });
+  });
+});
+
+describe('accounts: the removal job on the JetStream queue', () => {
+  let node: ShutterNode;
+  beforeAll(async () => {
+    node = await startTestNode('ws', { ...FAST_ARGON2, NATS_URL: natsUrl });
+  });
+  afterAll(async () => {
+    await node?.shutdown();
+    if (node) await deleteNamespaceStreams(node.config.services.namespace);
+  });
+
+  it('a deleted account is removed by a job on JetStream', async () => {
+    const s = await registerUser(node, 'nats_leaver', 'a long goodbye');
+    const del = await http(node, 'DELETE', '/v1/me', { password: 'a long goodbye' }, s.accessToken);
+    expect(del.body).toEqual({ deleted: true });
+    const db = node.db.forId(s.user.id);
+    await until(
+      async () => (await db.query('SELECT 1 FROM users WHERE id = $1', [s.user.id])).rowCount === 0,
+    );
   });
 });
