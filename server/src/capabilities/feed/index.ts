@@ -84,8 +84,15 @@ export const feed = defineCapability({
       },
     };
   },
+  /**
+   * Drops the account's feed and forgets its pulled posts. Its followers'
+   * feeds are dropped by the `follow.changed` (`none`) graph emits for each
+   * edge it removes, and rebuilt without the account's posts at their next
+   * read; posts' `post.deleted` jobs then find no follower left to walk.
+   */
   async onUserDeleted(ports, userId) {
-    await partsOf(ports).store.drop([userId]);
-    await partsOf(ports).pulled.forget(userId);
+    const { store, pulled } = partsOf(ports);
+    await store.drop([userId]);
+    await pulled.forget(userId);
   },
 });
