@@ -36,6 +36,37 @@ return {epoch, seq}
 `;
 
 /** KEYS: meta hash, history stream. ARGV: new epoch, ttl. Returns { epoch, seq }. */
+/**
+ * APPEND for many streams in one call: KEYS are (meta, hist) pairs; ARGV is
+ * the epoch base, ts, max, ttl, the number K of distinct payloads, the K
+ * payloads, then each entry's payload index (1-based). A new stream's epoch
+ * is the base and its entry's index. Not for Redis Cluster (keys of many
+ * slots in one script); `append` stays cluster-safe.
+ */
+const APPEND_MANY = `
+local out = {}
+local k = tonumber(ARGV[5])
+local max = tonumber(ARGV[3])
+for i = 1, #KEYS / 2 do
+  local meta, hist = KEYS[2 * i - 1], KEYS[2 * i]
+  local epoch = redis.call('HGET', meta, 'e')
+  if not epoch then
+    epoch = ARGV[1] .. i
+    redis.call('DEL', hist)
+    redis.call('HSET', meta, 'e', epoch, 's', 0)
+  end
+  local seq = redis.call('HINCRBY', meta, 's', 1)
+  if max > 0 then
+    redis.call('XADD', hist, 'MAXLEN', '~', max, seq .. '-1', 'd', ARGV[5 + tonumber(ARGV[5 + k + i])], 't', ARGV[2])
+    redis.call('EXPIRE', hist, ARGV[4])
+  end
+  redis.call('EXPIRE', meta, ARGV[4])
+  out[2 * i - 1] = epoch
+  out[2 * i] = seq
+end
+return out
+`;
+
 const HEAD = `
 local m = redis.call('HMGET', KEYS[1], 'e', 's')
 if not m[1] then
@@ -58,6 +89,7 @@ type WithScripts = Redis & {
     ttl: number,
   ): Promise<[string, number]>;
   shutterHead(meta: string, hist: string, epoch: string, ttl: number): Promise<[string, number]>;
+  shutterAppendMany(keyCount: number, ...args: (string | number | Buffer)[]): Promise<(string | number)[]>;
 };
 
 /** Stream history in Redis: a hash for (epoch, seq) and a Redis stream of the newest events. */
@@ -71,6 +103,7 @@ export class RedisStreamLog implements StreamLog {
   ) {
     redis.defineCommand('shutterAppend', { numberOfKeys: 2, lua: APPEND });
     redis.defineCommand('shutterHead', { numberOfKeys: 2, lua: HEAD });
+    redis.defineCommand('shutterAppendMany', { lua: APPEND_MANY });
     this.redis = redis as WithScripts;
   }
 
@@ -91,6 +124,46 @@ export class RedisStreamLog implements StreamLog {
       this.options.ttlSeconds,
     );
     return { stream, epoch, seq: Number(seq), ts, data };
+  }
+
+  /**
+   * One script call per chunk of 500 entries (one round trip, one script
+   * run): distinct payloads (by object) are packed and sent once per chunk.
+   */
+  async appendMany(
+    entries: readonly { stream: string; data: unknown }[],
+    ts: number,
+  ): Promise<StoredEvent[]> {
+    const out: StoredEvent[] = [];
+    for (let i = 0; i < entries.length; i += 500) {
+      const chunk = entries.slice(i, i + 500);
+      const payloads = new Map<unknown, number>();
+      const packed: Buffer[] = [];
+      const index = chunk.map((e) => {
+        let n = payloads.get(e.data);
+        if (n === undefined) {
+          packed.push(packr.pack(e.data));
+          payloads.set(e.data, (n = packed.length));
+        }
+        return n;
+      });
+      const keys = chunk.flatMap((e) => this.keys(e.stream));
+      const r = await this.redis.shutterAppendMany(
+        keys.length,
+        ...keys,
+        newEpoch(),
+        ts,
+        this.options.maxEvents,
+        this.options.ttlSeconds,
+        packed.length,
+        ...packed,
+        ...index,
+      );
+      chunk.forEach((e, k) => {
+        out.push({ stream: e.stream, epoch: String(r[2 * k]), seq: Number(r[2 * k + 1]), ts, data: e.data });
+      });
+    }
+    return out;
   }
 
   async head(stream: string): Promise<StreamHead> {

@@ -14,7 +14,7 @@ import type { Logger } from '../log.js';
 import type { MediaService } from '../media/media-service.js';
 import type { Migration } from '../sql/sql.js';
 import type { Databases } from '../storage/databases.js';
-import type { StreamPublisher } from '../streams/publisher.js';
+import type { StreamBatchPublisher } from '../streams/publisher.js';
 import type { DomainEvents } from './events.js';
 import type { FeedStore } from './feed/feed-store.js';
 
@@ -58,7 +58,7 @@ export interface CapabilityPorts {
   /** The partitioned relational store: 1 024 logical shards on one or more databases. */
   db: Databases;
   /** Publishes events to streams (`user:<id>:feed`…): history, then every subscriber on every node. */
-  streams: StreamPublisher;
+  streams: StreamBatchPublisher;
   /** Opens a named durable work queue (JetStream in a cluster, SQL otherwise). */
   openQueue: <P>(name: string, options: Partial<JobQueueOptions>) => Promise<JobQueue<P>>;
   /** Media items (status, owner, variants) from the media path. */

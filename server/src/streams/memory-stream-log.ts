@@ -38,6 +38,15 @@ export class MemoryStreamLog implements StreamLog {
     return e;
   }
 
+  async appendMany(
+    entries: readonly { stream: string; data: unknown }[],
+    ts: number,
+  ): Promise<StoredEvent[]> {
+    const out: StoredEvent[] = [];
+    for (const e of entries) out.push(await this.append(e.stream, e.data, ts));
+    return out;
+  }
+
   async append(stream: string, data: unknown, ts: number): Promise<StoredEvent> {
     const e = this.entry(stream);
     const event: StoredEvent = { stream, epoch: e.epoch, seq: ++e.seq, ts, data };

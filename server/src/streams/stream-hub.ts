@@ -124,7 +124,10 @@ export class StreamHub implements StreamBatchPublisher {
     events: readonly BatchEvent[],
   ): Promise<{ stream: string; epoch: string; seq: number }[]> {
     const ts = Date.now();
-    const stored = await Promise.all(events.map((e) => this.log.append(e.stream, e.data, ts)));
+    const stored =
+      events.length === 1
+        ? [await this.log.append(events[0]!.stream, events[0]!.data, ts)]
+        : await this.log.appendMany(events, ts);
     // In the history now: that is what acknowledging means. The bus may still lose them; a reconnect republishes.
     for (const e of stored) {
       const prev = this.unconfirmed.get(e.stream);

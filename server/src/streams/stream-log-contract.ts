@@ -20,6 +20,35 @@ export function streamLogContract(
       await log.close();
     });
 
+    it('appendMany appends in order, one seq after another per stream, across chunks, with a shared payload', async () => {
+      const log = await open({ maxEvents: 100, ttlSeconds: 60 });
+      const a = `topic:${unique()}`;
+      const shared = { post: { id: 'p1', caption: 'hello' } };
+      const others = [...Array(1200).keys()].map((i) => `topic:${unique()}-${i}`);
+      await log.append(a, { before: true }, 1);
+      const entries = [
+        { stream: a, data: shared },
+        ...others.map((stream) => ({ stream, data: shared })),
+        { stream: a, data: { own: 2 } },
+      ];
+      const stored = await log.appendMany(entries, 5);
+      expect(stored.map((e) => e.stream)).toEqual(entries.map((e) => e.stream));
+      expect(stored[0]?.seq).toBe(2);
+      expect(stored.at(-1)?.seq).toBe(3);
+      expect(stored.slice(1, -1).every((e) => e.seq === 1)).toBe(true);
+      // Each new stream got an epoch of its own.
+      expect(new Set(stored.slice(1, -1).map((e) => e.epoch)).size).toBe(others.length);
+      const r = await log.readAfter(a, { epoch: stored[0]!.epoch, seq: 1 }, 100);
+      expect(r.status === 'ok' && r.events.map((e) => [e.seq, e.data, e.ts])).toEqual([
+        [2, shared, 5],
+        [3, { own: 2 }, 5],
+      ]);
+      const last = others.at(-1)!;
+      const r2 = await log.readAfter(last, { epoch: stored.at(-2)!.epoch, seq: 0 }, 100);
+      expect(r2.status === 'ok' && r2.events.map((e) => e.data)).toEqual([shared]);
+      await log.close();
+    });
+
     it('reads exactly what came after a position, with data and ts', async () => {
       const log = await open({ maxEvents: 100, ttlSeconds: 60 });
       const s = `topic:${unique()}`;

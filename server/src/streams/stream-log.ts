@@ -10,7 +10,7 @@
  *   its history is lost (expired after `ttlSeconds` without events or
  *   `touch`, or the store was wiped). seq starts at 1 in each epoch and grows by exactly 1.
  * - `append` is atomic: concurrent appends to one stream get distinct,
- *   consecutive seqs.
+ *   consecutive seqs (`appendMany` too, entry by entry).
  * - `head` of a stream that has no history yet creates its epoch at seq 0,
  *   so a subscriber's first position is stable.
  * - `readAfter(from)` answers `ok` with every event after `from.seq` (at most
@@ -19,6 +19,15 @@
  */
 export interface StreamLog {
   append(stream: string, data: unknown, ts: number): Promise<StoredEvent>;
+  /**
+   * Appends many events at once (a fan-out: one event to each of many
+   * streams), in order: as `append` one after the other, so events of one
+   * stream get consecutive seqs in the order given. Cheaper than as many
+   * `append`s (one round trip per chunk, a payload shared by several
+   * entries encoded once). Not atomic as a whole: a failure may leave some
+   * appended.
+   */
+  appendMany(entries: readonly { stream: string; data: unknown }[], ts: number): Promise<StoredEvent[]>;
   head(stream: string): Promise<StreamHead>;
   readAfter(stream: string, from: StreamHead, limit: number): Promise<ReadResult>;
   /** Restarts the TTL of these streams' histories, as an event would, without adding one (no-op for a stream without history). */

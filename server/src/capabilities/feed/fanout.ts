@@ -85,6 +85,7 @@ export async function runFanout(
   }
 }
 
+/** One event to many readers' streams: one batch (one history round trip per 500, the event encoded once). */
 async function publishAll(ports: CapabilityPorts, readers: string[], event: FeedEvent): Promise<void> {
-  await Promise.all(readers.map((r) => ports.streams.publish(feedStream(r), event)));
+  await ports.streams.publishBatch(readers.map((r) => ({ stream: feedStream(r), data: event })));
 }
