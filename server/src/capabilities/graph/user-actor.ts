@@ -41,6 +41,7 @@ import {
  */
 export function makeUserActor(db: Databases) {
   const side = sideWrites(db);
+  // One lock per (this user, other user) pair: the actors of one node share the instance.
   const pairs = new KeyedLock();
   /** The other user's side writes, with the time left of the message being handled. */
   const other = (ctx: Ctx, id: string) => {
@@ -66,7 +67,7 @@ export function makeUserActor(db: Databases) {
       ...side,
       /** Coordinator (follower's actor): the followee decides the state, then my side records it. */
       follow: (ctx: Ctx, msg: { target: string }): Promise<{ state: EdgeState }> =>
-        pairs.run(msg.target, async () => {
+        pairs.run(`${ctx.id}>${msg.target}`, async () => {
           const me = ctx.id;
           await checkOwnSide(db.forId(me), me, msg.target);
           const decided = await other(ctx, msg.target).ask({
@@ -79,28 +80,28 @@ export function makeUserActor(db: Databases) {
         }),
       /** Coordinator (follower's actor): my side first, so an 'out' row never outlives its 'in' row. */
       unfollow: (ctx: Ctx, msg: { target: string }): Promise<{ was: EdgeState | null }> =>
-        pairs.run(msg.target, async () => {
+        pairs.run(`${ctx.id}>${msg.target}`, async () => {
           const mine = await removeEdge(db.forId(ctx.id), ctx.id, 'out', msg.target);
           const theirs = await other(ctx, msg.target).ask({ type: 'dropFollower', follower: ctx.id });
           return { was: theirs ?? mine };
         }),
       /** Coordinator (followee's actor): my 'in' edge becomes active, then the follower's 'out' edge. */
       approve: (ctx: Ctx, msg: { follower: string }): Promise<{ was: EdgeState }> =>
-        pairs.run(msg.follower, async () => {
+        pairs.run(`${ctx.id}>${msg.follower}`, async () => {
           const was = await approveFollower(db.forId(ctx.id), ctx.id, msg.follower);
           await other(ctx, msg.follower).ask({ type: 'activateFollowing', followee: ctx.id });
           return { was };
         }),
       /** Coordinator (followee's actor): removes a pending request on both sides. */
       deny: (ctx: Ctx, msg: { follower: string }): Promise<{ was: EdgeState | null }> =>
-        pairs.run(msg.follower, async () => {
+        pairs.run(`${ctx.id}>${msg.follower}`, async () => {
           const was = await removeEdge(db.forId(ctx.id), ctx.id, 'in', msg.follower, 'pending');
           await other(ctx, msg.follower).ask({ type: 'dropFollowing', followee: ctx.id, onlyPending: true });
           return { was };
         }),
       /** Coordinator (followee's actor): removes a follower (or a request) on both sides. */
       removeFollower: (ctx: Ctx, msg: { follower: string }): Promise<{ was: EdgeState | null }> =>
-        pairs.run(msg.follower, async () => {
+        pairs.run(`${ctx.id}>${msg.follower}`, async () => {
           const was = await removeEdge(db.forId(ctx.id), ctx.id, 'in', msg.follower);
           const theirs = await other(ctx, msg.follower).ask({
             type: 'dropFollowing',
@@ -111,14 +112,14 @@ export function makeUserActor(db: Databases) {
         }),
       /** Coordinator (blocker's actor): my side (block row, edges gone), then the blocked user's side. */
       block: (ctx: Ctx, msg: { target: string }): Promise<RemovedEdge[]> =>
-        pairs.run(msg.target, async () => {
+        pairs.run(`${ctx.id}>${msg.target}`, async () => {
           const mine = await recordBlock(db.forId(ctx.id), ctx.id, 'out', msg.target);
           const theirs = await other(ctx, msg.target).ask({ type: 'blockedBy', blocker: ctx.id });
           return mergeRemoved(mine, theirs);
         }),
       /** Coordinator (blocker's actor): both block rows go; follow edges are not restored. */
       unblock: (ctx: Ctx, msg: { target: string }): Promise<null> =>
-        pairs.run(msg.target, async () => {
+        pairs.run(`${ctx.id}>${msg.target}`, async () => {
           await removeBlock(db.forId(ctx.id), ctx.id, 'out', msg.target);
           await other(ctx, msg.target).ask({ type: 'unblockedBy', blocker: ctx.id });
           return null;
