@@ -74,7 +74,7 @@ export const feed = defineCapability({
       onDead: async (job, err) =>
         ports.log.error(
           { err, job: job.id },
-          'feed fan-out job failed for good: feeds heal at their next rebuild',
+          'feed fan-out job failed for good: built feeds lack this post change until rebuilt (a follow change, expiry, eviction)',
         ),
     });
     return {
