@@ -276,6 +276,22 @@ describe('a failure between the two sides', () => {
     expect(await rows(b.id)).toEqual([]);
     expect(await counts(b.id)).toEqual({ followers: 0, following: 0 });
 
+    // A follower's side alone (the followee removed it while it followed): the retry writes the
+    // followee's side, and both sides carry one edge id.
+    await node.db
+      .forId(a.id)
+      .query(
+        "INSERT INTO follows (user_id, dir, other_id, state, edge_id) VALUES ($1, 'out', $2, 'active', $3)",
+        [a.id, b.id, newId(shardIn(node, 0), Date.now() - 60_000)],
+      );
+    await node.db.forId(a.id).query('UPDATE users SET following_count = 1 WHERE id = $1', [a.id]);
+    expect((await http(node, a, 'PUT', `/v1/users/${b.id}/follow`)).body.state).toBe('active');
+    const [out] = await rows(a.id);
+    expect(await rows(b.id)).toEqual([{ dir: 'in', other_id: a.id, state: 'active', edge_id: out!.edge_id }]);
+    expect(await counts(a.id)).toEqual({ followers: 0, following: 1 });
+    expect(await counts(b.id)).toEqual({ followers: 1, following: 0 });
+    await http(node, a, 'DELETE', `/v1/users/${b.id}/follow`);
+
     // A block that stopped after the blocker's side: the retry writes the blocked side too.
     await node.db
       .forId(a.id)

@@ -79,13 +79,12 @@ async function setEdge(
       'INSERT INTO follows (user_id, dir, other_id, state, edge_id) VALUES ($1, $2, $3, $4, $5)',
       [owner, dir, other, state, edgeId],
     );
-  } else if (before.state !== state) {
-    await tx.query('UPDATE follows SET state = $4 WHERE user_id = $1 AND dir = $2 AND other_id = $3', [
-      owner,
-      dir,
-      other,
-      state,
-    ]);
+  } else if (before.state !== state || before.edgeId !== edgeId) {
+    // The edge id too: a follower's side repaired by a retry takes the followee's (the lists' order).
+    await tx.query(
+      'UPDATE follows SET state = $4, edge_id = $5 WHERE user_id = $1 AND dir = $2 AND other_id = $3',
+      [owner, dir, other, state, edgeId],
+    );
   }
   await bump(tx, owner, dir, active(state) - active(before?.state));
   return before?.state ?? null;
