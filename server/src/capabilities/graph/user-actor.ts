@@ -43,7 +43,7 @@ export function makeUserActor(db: Databases) {
   const side = sideWrites(db);
   // One lock per (this user, other user) pair: the actors of one node share the instance.
   const pairs = new KeyedLock();
-  /** The other user's side writes, with the time left of the message being handled. */
+  /** The other user's side writes, within the time left of the message being handled and SIDE_WRITE_MS. */
   const other = (ctx: Ctx, id: string) => {
     // The registered type itself (the runtime checks its identity), seen through its side writes.
     const ref = ctx.system.ref(self as AnyActorType, id) as unknown as ActorRef<typeof side>;
