@@ -88,7 +88,10 @@ export class RedisFeedStore implements FeedStore {
     return `${this.prefix}:feed:${reader}`;
   }
 
-  async page(reader: string, opts: { before?: string | undefined; limit: number }): Promise<string[] | undefined> {
+  async page(
+    reader: string,
+    opts: { before?: string | undefined; limit: number },
+  ): Promise<string[] | undefined> {
     const max = opts.before === undefined ? '+' : `(${opts.before}`;
     const ids = await this.r.feedPage(this.key(reader), max, opts.limit, this.o.ttlSeconds);
     return ids ?? undefined;
