@@ -13,7 +13,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const out = mkdtempSync(join(tmpdir(), 'shutter-sdk-build-'));
 /** Budget of the minified, gzipped browser bundle (SDK + protocol), in bytes. */
-const GZIP_BUDGET = 15_000;
+// 15 000 until the social core (session helper, typed api, ids): docs/sdk.md says what it holds.
+const GZIP_BUDGET = 16_000;
 
 beforeAll(() => {
   execFileSync(process.execPath, [join(root, 'client-sdk/scripts/build.mjs'), '--out', out], {
