@@ -292,6 +292,9 @@ class WsSocket implements EngineSocket {
     if (this.closing) return;
     this.closing = true;
     this.ws.close(code, reason);
+    // The close frame (and what this turn sent before it) leaves now: a node shutting down
+    // destroys its sockets before the turn's end would uncork them (the client saw 1006).
+    if (this.corked) this.uncork();
     setTimeout(() => this.ws.terminate(), CLOSE_GRACE_MS).unref();
   }
 }
