@@ -1,21 +1,10 @@
 import { createClient, type ShutterClient } from '@shutter/client-sdk';
 import { newId, shardOfId } from '@shutter/protocol';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { HsMinter } from '../src/auth/tokens.js';
-import { PgSql } from '../src/sql/index.js';
-import { NodeProcess } from './helpers/node-process.js';
+import { DomainCluster } from './helpers/domain-cluster.js';
+import type { NodeProcess } from './helpers/node-process.js';
 import { TcpProxy } from './helpers/tcp-proxy.js';
-import {
-  deleteNamespaceStreams,
-  natsUrl,
-  postgresUrl,
-  postgresUrlB,
-  redisUrl,
-  testShards,
-  uniqueName,
-} from './services.js';
 
 // Issue 9's end-to-end must-show: 200 followers online across two nodes of a
 // cluster (on two physical shards), an author posts through the real post
@@ -23,24 +12,6 @@ import {
 // socket is cut mid-way and it misses nothing; a third node joins while the
 // post fans out, shards move, and no other socket is closed by it.
 const FOLLOWERS = 200;
-const secret = 'feed-cluster-e2e-secret-0123456789abcdef';
-const namespace = uniqueName('fce')
-  .toLowerCase()
-  .replace(/[^a-z0-9_]/g, '_')
-  .slice(0, 32);
-const baseEnv = {
-  TRANSPORT: 'uws',
-  CLUSTER: 'true',
-  NATS_URL: natsUrl,
-  REDIS_URL: redisUrl,
-  DATABASE_URL: postgresUrl,
-  DATABASE_SHARDS: testShards,
-  AUTH_JWT_SECRET: secret,
-  METRICS_TOKEN: 'feed-cluster-e2e-metrics-token-0123456789',
-  CLUSTER_HEARTBEAT_MS: '250',
-  CLUSTER_LEASE_MS: '1500',
-};
-const minter = new HsMinter(new TextEncoder().encode(secret));
 const until = async (cond: () => boolean, ms: number, what: string) => {
   const end = Date.now() + ms;
   while (!cond()) {
@@ -83,33 +54,22 @@ describe.each([
     stream: (_follower: string, author: string) => `author:${author}:posts`,
   },
 ])('a post reaches 200 followers on a cluster exactly once ($mode)', ({ threshold, stream }) => {
-  const nodes: NodeProcess[] = [];
+  const cluster = new DomainCluster('fce', { TRANSPORT: 'uws', FEED_FANOUT_THRESHOLD: threshold });
+  const minter = cluster.minter;
   const clients: ShutterClient[] = [];
   let proxy: TcpProxy;
-  const ns = `${namespace.slice(0, 28)}_${threshold.length}`;
-  const env = { ...baseEnv, NAMESPACE: ns, FEED_FANOUT_THRESHOLD: threshold };
   beforeAll(async () => {
-    nodes.push(...(await Promise.all([NodeProcess.start(env), NodeProcess.start(env)])));
-    proxy = await new TcpProxy(nodes[0]!.port).start();
+    await cluster.start(2);
+    proxy = await new TcpProxy(cluster.nodes[0]!.port).start();
   }, 60_000);
   afterAll(async () => {
     for (const c of clients) c.disconnect();
     await proxy?.close();
-    await Promise.all(nodes.map((n) => n.kill()));
-    const r = new Redis(redisUrl);
-    const keys = await r.keys(`${ns}:*`);
-    if (keys.length) await r.del(...keys);
-    await r.quit();
-    for (const url of [postgresUrl, postgresUrlB]) {
-      const admin = new PgSql(url, 'public', 1);
-      await admin.query(`DROP SCHEMA IF EXISTS ${ns} CASCADE`);
-      await admin.close();
-    }
-    await deleteNamespaceStreams(ns);
+    await cluster.teardown();
   }, 60_000);
 
   it('delivers once to each, resumes the cut one, and a joining node closes no socket', async () => {
-    const [a, b] = nodes as [NodeProcess, NodeProcess];
+    const [a, b] = cluster.nodes as [NodeProcess, NodeProcess];
     const register = async (node: NodeProcess, username: string) =>
       api<{ user: { id: string }; accessToken: string }>(node, 'POST', '/v1/accounts', '', {
         username,
@@ -162,30 +122,23 @@ describe.each([
     );
 
     // A ready photo of the author's (media records live in the home database).
-    const home = new PgSql(postgresUrl, ns, 1);
+    const home = cluster.dbA;
     const mediaId = `e2e-${newId(0)}`;
     await home.query(
       `INSERT INTO media_items (id, owner_id, status, original_key, original_bytes, declared_type, format, width, height, variants, ready_at)
        VALUES ($1, $2, 'ready', 'originals/x', 1, 'image/jpeg', 'jpeg', 10, 10, '[]', now())`,
       [mediaId, author.user.id],
     );
-    await home.close();
 
     // The first follower drops off just before the post, and stays off until everyone else has it.
     proxy.stall();
     proxy.cut();
-    const joining = NodeProcess.start(env); // and a third node joins while it fans out
+    const joining = cluster.join(); // and a third node joins while it fans out
     const postId = newId(shardOfId(author.user.id) ?? 0);
     await api(a, 'POST', '/v1/posts', author.accessToken, { id: postId, mediaIds: [mediaId] });
     const third = await joining;
-    nodes.push(third);
     // The joining node took shards over (moved from the two others while they served).
-    const owned = async () => {
-      const r = await fetch(`${third.url}/metrics`, {
-        headers: { authorization: `Bearer ${env.METRICS_TOKEN}` },
-      });
-      return Number(/^shutter_cluster_owned_shards(?:\{[^}]*\})? (\d+)/m.exec(await r.text())?.[1] ?? 0);
-    };
+    const owned = () => cluster.gauge(third, 'shutter_cluster_owned_shards');
     const joinedBy = Date.now() + 20_000;
     while ((await owned()) === 0 && Date.now() < joinedBy) await new Promise((r) => setTimeout(r, 200));
     expect(await owned()).toBeGreaterThan(0);

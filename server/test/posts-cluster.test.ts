@@ -1,20 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { LOGICAL_SHARDS, newId, type Post, shardOfId } from '@shutter/protocol';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HsMinter } from '../src/auth/tokens.js';
-import { userMigrations } from '../src/capabilities/accounts/users.js';
-import { migrate, PgSql } from '../src/sql/index.js';
-import { NodeProcess } from './helpers/node-process.js';
-import {
-  deleteNamespaceStreams,
-  natsUrl,
-  postgresUrl,
-  postgresUrlB,
-  redisUrl,
-  testShards,
-  uniqueName,
-} from './services.js';
+import type { PgSql } from '../src/sql/index.js';
+import { DomainCluster } from './helpers/domain-cluster.js';
+import type { NodeProcess } from './helpers/node-process.js';
 
 /**
  * Posts on a two-node cluster over two databases: the post actor of a post
@@ -23,54 +12,18 @@ import {
  * at once is still one row and one count, in the author's database.
  */
 const AUTHORS = 8;
-const secret = 'posts-cluster-test-secret-0123456789abcdef';
-const metricsToken = 'posts-cluster-metrics-token-0123456789';
-const namespace = uniqueName('pcl')
-  .toLowerCase()
-  .replace(/[^a-z0-9_]/g, '_')
-  .slice(0, 32);
-const env = {
-  TRANSPORT: 'ws',
-  CLUSTER: 'true',
-  NATS_URL: natsUrl,
-  REDIS_URL: redisUrl,
-  DATABASE_URL: postgresUrl,
-  DATABASE_SHARDS: testShards,
-  NAMESPACE: namespace,
-  AUTH_JWT_SECRET: secret,
-  METRICS_TOKEN: metricsToken,
-  CLUSTER_HEARTBEAT_MS: '250',
-  CLUSTER_LEASE_MS: '1500',
-};
-const minter = new HsMinter(new TextEncoder().encode(secret));
-
+const cluster = new DomainCluster('pcl');
+const minter = cluster.minter;
 let nodes: NodeProcess[] = [];
 let dbA: PgSql;
 let dbB: PgSql;
-/** The database of an id, as DATABASE_SHARDS (testShards) maps its shard; dbA is also the home database. */
-const dbOf = (id: string) => ((shardOfId(id) ?? 0) < 512 ? dbA : dbB);
+const dbOf = (id: string) => cluster.dbOf(id);
 
 beforeAll(async () => {
-  nodes = await Promise.all([NodeProcess.start(env), NodeProcess.start(env)]);
-  dbA = new PgSql(postgresUrl, namespace, 4);
-  dbB = new PgSql(postgresUrlB, namespace, 4);
-  for (const db of [dbA, dbB]) await migrate(db, userMigrations);
+  nodes = await cluster.start(2);
+  ({ dbA, dbB } = cluster);
 }, 60_000);
-afterAll(async () => {
-  await Promise.all(nodes.map((n) => n.kill()));
-  await dbA?.close();
-  await dbB?.close();
-  for (const url of [postgresUrl, postgresUrlB]) {
-    const admin = new PgSql(url, 'public', 1);
-    await admin.query(`DROP SCHEMA IF EXISTS ${namespace} CASCADE`);
-    await admin.close();
-  }
-  const r = new Redis(redisUrl);
-  const keys = await r.keys(`${namespace}:*`);
-  if (keys.length) await r.del(...keys);
-  await r.quit();
-  await deleteNamespaceStreams(namespace);
-}, 60_000);
+afterAll(() => cluster.teardown(), 60_000);
 
 async function call(node: NodeProcess, token: string, method: string, path: string, body?: unknown) {
   const r = await fetch(`${node.url}${path}`, {
@@ -82,33 +35,6 @@ async function call(node: NodeProcess, token: string, method: string, path: stri
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
   return { status: r.status, body: (await r.json()) as { post: Post } };
-}
-
-async function gauge(node: NodeProcess, name: string): Promise<number> {
-  const r = await fetch(`${node.url}/metrics`, { headers: { authorization: `Bearer ${metricsToken}` } });
-  const text = await r.text();
-  // Samples carry labels (`{node="…"}`) or none.
-  const m = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text);
-  if (!m) throw new Error(`no ${name} metric (${r.status}: ${text.slice(0, 300)})`);
-  return Number(m[1]);
-}
-
-/** Until both nodes own shards and the split has not changed for a second. */
-async function settled(a: NodeProcess, b: NodeProcess): Promise<void> {
-  const end = Date.now() + 30_000;
-  let last = '';
-  let stableSince = Date.now();
-  for (;;) {
-    const split = [
-      await gauge(a, 'shutter_cluster_owned_shards'),
-      await gauge(b, 'shutter_cluster_owned_shards'),
-    ];
-    const now = `${split[0]}/${split[1]}`;
-    if (now !== last) [last, stableSince] = [now, Date.now()];
-    if (split[0]! > 0 && split[1]! > 0 && Date.now() - stableSince >= 1000) return;
-    if (Date.now() > end) throw new Error(`cluster did not settle: ${now}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 async function readyMedia(ownerId: string): Promise<string> {
@@ -134,7 +60,7 @@ async function readyMedia(ownerId: string): Promise<string> {
 describe('posts on a cluster', () => {
   it('a create sent to both nodes at once is one row and one count in the author database; reads and deletes from either node', async () => {
     const [a, b] = nodes as [NodeProcess, NodeProcess];
-    await settled(a, b);
+    await cluster.settled([a, b]);
     const authors: { id: string; token: string }[] = [];
     for (let i = 0; i < AUTHORS; i++) {
       // Shards spread over the whole range: both databases, and both nodes' shares of the shard map.
@@ -179,7 +105,7 @@ describe('posts on a cluster', () => {
         post_count: 0,
       });
     // Both nodes hosted post actors: the asks crossed between them.
-    expect(await gauge(a, 'shutter_actors_activations')).toBeGreaterThan(0);
-    expect(await gauge(b, 'shutter_actors_activations')).toBeGreaterThan(0);
+    expect(await cluster.gauge(a, 'shutter_actors_activations')).toBeGreaterThan(0);
+    expect(await cluster.gauge(b, 'shutter_actors_activations')).toBeGreaterThan(0);
   });
 });
