@@ -156,6 +156,26 @@ describe('accounts: registration, login, refresh, logout', () => {
     expect(ok.body.user.id).toBe(reg.user.id);
     expect(ok.body.refreshToken).not.toBe(reg.refreshToken);
     expect((await http(node, 'GET', '/v1/me', undefined, ok.body.accessToken)).body.id).toBe(reg.user.id);
+    // An app that sends its stale or broken access token along still logs in and refreshes
+    // (those calls need no token; before, the token was checked and answered 401).
+    const stale = await http(
+      node,
+      'POST',
+      '/v1/sessions',
+      { username: 'linus', password: 'penguins on ice' },
+      'not-a-jwt',
+    );
+    expect(stale.status).toBe(200);
+    const refreshed = await http(
+      node,
+      'POST',
+      '/v1/sessions/refresh',
+      { refreshToken: stale.body.refreshToken },
+      'not-a-jwt',
+    );
+    expect(refreshed.status).toBe(200);
+    // An operation that needs a user still refuses that token.
+    expect((await http(node, 'GET', '/v1/me', undefined, 'not-a-jwt')).status).toBe(401);
 
     const wrong = await http(node, 'POST', '/v1/sessions', {
       username: 'linus',

@@ -41,12 +41,7 @@ export function mountOperationRoutes(
   for (const op of registry.operations()) {
     const pattern = op.http.path.replace(/\{([^}]+)\}/g, ':$1');
     router.on(op.http.method, pattern, async (req, res) => {
-      const caller: Caller = {
-        ...(op.auth === 'none' && req.headers.authorization === undefined
-          ? ANONYMOUS
-          : { userId: (await deps.authenticate(req)).userId, session: undefined }),
-        address: req.remoteAddress,
-      };
+      const caller: Caller = { ...(await callerOf(op, req, deps)), address: req.remoteAddress };
       if (caller.userId) {
         const wait = deps.takeUserToken(caller.userId);
         if (wait > 0)
@@ -72,6 +67,27 @@ export function mountOperationRoutes(
       res.json(op.http.status ?? 200, result);
     });
   }
+}
+
+/**
+ * Who calls: the bearer token's user. An operation anyone may call
+ * (`auth: 'none'`: sign up, log in, refresh) takes a missing, expired or bad
+ * token as no token — apps send their stale access token with every request,
+ * and that must not stop the very calls that get a new one.
+ */
+async function callerOf(
+  op: AnyOperation,
+  req: HttpRequest,
+  deps: OperationRoutesDeps,
+): Promise<Omit<Caller, 'address'>> {
+  if (op.auth === 'none') {
+    if (req.headers.authorization === undefined) return ANONYMOUS;
+    return deps.authenticate(req).then(
+      (id) => ({ userId: id.userId, session: undefined }),
+      () => ANONYMOUS,
+    );
+  }
+  return { userId: (await deps.authenticate(req)).userId, session: undefined };
 }
 
 function urlParams(op: AnyOperation, req: HttpRequest): Record<string, unknown> {
