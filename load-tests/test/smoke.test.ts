@@ -106,6 +106,15 @@ describe.concurrent('npm run load -- <scenario> --smoke', () => {
     );
   });
 
+  it('feed-scroll: seeded users read pages of their feeds over the socket', {
+    timeout: 120_000,
+  }, async () => {
+    const r = await load(['feed-scroll', '--smoke']);
+    expectPassed(r, ['feed_page_ms', 'feed_pages', 'feed_items', 'feed_page_errors']);
+    const items = r.result.metrics.feed_items;
+    expect(items?.type === 'counter' && items.count).toBeGreaterThan(0);
+  });
+
   it('broadcast: Shutter beside its raw baseline in one run', { timeout: 120_000 }, async () => {
     const r = await load(['broadcast', '--smoke']);
     expectPassed(r, [
