@@ -85,7 +85,19 @@ class NodeProc {
   async spawn(): Promise<void> {
     const c = spawn(
       process.execPath,
-      ['--conditions=source', '--import', 'tsx', '--expose-gc', '--import', GC_HOOK, 'server/src/main.ts'],
+      [
+        '--conditions=source',
+        '--import',
+        'tsx',
+        '--expose-gc',
+        '--import',
+        GC_HOOK,
+        // LOAD_NODE_PROFILE_DIR=<dir>: a V8 CPU profile of each node the runner starts, written when it exits.
+        ...(process.env.LOAD_NODE_PROFILE_DIR
+          ? ['--cpu-prof', `--cpu-prof-dir=${process.env.LOAD_NODE_PROFILE_DIR}`]
+          : []),
+        'server/src/main.ts',
+      ],
       { cwd: this.repoRoot, env: this.env, stdio: ['ignore', 'ignore', 'pipe'] },
     );
     c.stderr?.on('data', (d: Buffer) => {
