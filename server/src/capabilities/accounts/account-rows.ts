@@ -1,33 +1,12 @@
 import type { Databases } from '../../storage/databases.js';
 import { type UserRow, Users } from './users.js';
 
-/** A profile as the wire carries it (`PublicProfile` in protocol/src/methods/accounts.ts). */
-export interface ProfileView {
-  id: string;
-  username: string;
-  displayName: string;
-  bio: string;
-  avatarMediaId: string | null;
-  private: boolean;
-  followerCount: number;
-  followingCount: number;
-  postCount: number;
-  createdAt: number;
-}
+/** A profile as the wire carries it (`PublicProfile` in protocol/src/methods/accounts.ts): the row without its deletion mark. */
+export type ProfileView = Omit<UserRow, 'deleted'>;
 
 export function toProfile(u: UserRow): ProfileView {
-  return {
-    id: u.id,
-    username: u.username,
-    displayName: u.displayName,
-    bio: u.bio,
-    avatarMediaId: u.avatarMediaId,
-    private: u.private,
-    followerCount: u.followerCount,
-    followingCount: u.followingCount,
-    postCount: u.postCount,
-    createdAt: u.createdAt,
-  };
+  const { deleted: _deleted, ...view } = u;
+  return view;
 }
 
 export interface ProfileChange {
