@@ -1,3 +1,4 @@
+import { LOGICAL_SHARDS, newId } from '@shutter/protocol';
 import { IdempotencyKeyExpired, IdempotencyKeyInvalid } from './errors.js';
 import { isStorableText } from './state-store.js';
 
@@ -45,24 +46,7 @@ export function checkKeyAt(key: string, at: number | undefined, now: number, win
   return at;
 }
 
-function random(n: number): Uint8Array {
-  const b = new Uint8Array(n);
-  globalThis.crypto.getRandomValues(b);
-  return b;
-}
-
-/** A UUIDv7 (RFC 9562) made at `ms` (default now): 48 bits of time, 74 random bits. */
+/** A UUIDv7 (RFC 9562) made at `ms` (default now): 48 bits of time, 74 random bits (protocol's `newId` on a random shard). */
 export function uuidv7(ms: number = Date.now()): string {
-  const b = random(16);
-  const t = Math.max(0, Math.floor(ms));
-  const hex = t.toString(16).padStart(12, '0').slice(-12);
-  for (let i = 0; i < 6; i++) b[i] = Number.parseInt(hex.slice(2 * i, 2 * i + 2), 16);
-  b[6] = 0x70 | ((b[6] as number) & 0x0f);
-  b[8] = 0x80 | ((b[8] as number) & 0x3f);
-  let s = '';
-  for (let i = 0; i < 16; i++) {
-    if (i === 4 || i === 6 || i === 8 || i === 10) s += '-';
-    s += (b[i] as number).toString(16).padStart(2, '0');
-  }
-  return s;
+  return newId(Math.floor(Math.random() * LOGICAL_SHARDS), ms);
 }
