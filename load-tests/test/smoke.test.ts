@@ -115,6 +115,21 @@ describe.concurrent('npm run load -- <scenario> --smoke', () => {
     expect(items?.type === 'counter' && items.count).toBeGreaterThan(0);
   });
 
+  it('rolling-deploy: a 3-node cluster restarted node by node loses no event', {
+    timeout: 180_000,
+  }, async () => {
+    const r = await load(['rolling-deploy', '--smoke']);
+    expectPassed(r, [
+      'events_lost',
+      'events_published',
+      'node_settle_ms',
+      'delivery_before_ms',
+      'sockets_reconnected',
+    ]);
+    const rolled = r.result.metrics.nodes_rolled;
+    expect(rolled?.type === 'gauge' && rolled.value).toBe(3);
+  });
+
   it('broadcast: Shutter beside its raw baseline in one run', { timeout: 120_000 }, async () => {
     const r = await load(['broadcast', '--smoke']);
     expectPassed(r, [

@@ -113,7 +113,7 @@ function parse(argv: string[]) {
     databaseUrl: take('database-url') ?? 'postgres://postgres@127.0.0.1:5432/test',
     redisUrl: take('redis-url') ?? 'redis://127.0.0.1:6379',
     natsUrl: take('nats-url') ?? 'nats://127.0.0.1:4222',
-    nodes: num('nodes') ?? 1,
+    nodes: num('nodes'),
   };
   const params: Params = {};
   for (const [k, v] of flags) {
@@ -132,7 +132,8 @@ function parse(argv: string[]) {
       params[k] = v;
     }
   }
-  if (!Number.isInteger(common.nodes) || common.nodes > 5) throw new Error('--nodes: an integer from 1 to 5');
+  if (common.nodes !== undefined && (!Number.isInteger(common.nodes) || common.nodes < 1 || common.nodes > 5))
+    throw new Error('--nodes: an integer from 1 to 5');
   for (const url of [common.url, common.databaseUrl, common.redisUrl, common.natsUrl]) {
     if (url === undefined) continue;
     const host = new URL(url).hostname;

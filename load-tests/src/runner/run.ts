@@ -49,7 +49,8 @@ export interface RunOptions {
   redisUrl: string;
   natsUrl: string;
   /** Nodes the runner starts: 1, or a local cluster. */
-  nodes: number;
+  /** Undefined: the scenario's own default (one node unless it says otherwise). */
+  nodes: number | undefined;
   quiet: boolean;
   command: string;
 }
@@ -82,7 +83,9 @@ export async function run(o: RunOptions): Promise<RunResult> {
   for (const [m, list] of Object.entries(o.extraThresholds)) all[m] = [...(all[m] ?? []), ...list];
   const thresholds = parseThresholds(all);
   if (opts.needsOwnNode && o.url) throw new Error(`${scenario.name} restarts the node: run it without --url`);
-  if (o.nodes > 1 && o.url) throw new Error('--nodes starts a local cluster: not with --url');
+  const nodes = o.nodes ?? (o.url ? 1 : (opts.nodes ?? 1));
+  if (o.nodes !== undefined && o.nodes > 1 && o.url)
+    throw new Error('--nodes starts a local cluster: not with --url');
   const planned = plannedMs(executor) + parseDuration(executor.gracefulStop ?? '10s');
   const capMs = (o.maxSeconds ?? Math.ceil(planned / 1000) + 300) * 1000;
   const startedAt = new Date();
@@ -109,8 +112,8 @@ export async function run(o: RunOptions): Promise<RunResult> {
   } else {
     if (!o.quiet)
       say(
-        o.nodes > 1
-          ? `starting a local cluster of ${o.nodes} Shutter nodes (${transport})…`
+        nodes > 1
+          ? `starting a local cluster of ${nodes} Shutter nodes (${transport})…`
           : `starting a Shutter node (${transport})…`,
       );
     owned = await startNode({
@@ -120,7 +123,7 @@ export async function run(o: RunOptions): Promise<RunResult> {
       databaseUrl: o.databaseUrl,
       redisUrl: o.redisUrl,
       natsUrl: o.natsUrl,
-      nodes: o.nodes,
+      nodes,
       log: say,
     });
     target = owned;

@@ -70,6 +70,8 @@ export interface RunnerTarget extends TargetInfo {
   ): Promise<{ rss: number; newSpace: number; settled: boolean } | undefined>;
   /** Kills (signal) and starts the (first) node again on the same port; resolves when it is ready again. */
   restart(signal: NodeJS.Signals, onDown?: () => void): Promise<void>;
+  /** The same for node `index` (0-based) of a local cluster. */
+  restartNode(index: number, signal: NodeJS.Signals, onDown?: () => void): Promise<void>;
 }
 
 export type Params = Record<string, string | number | boolean>;
@@ -85,6 +87,8 @@ export interface ScenarioOptions {
   noTarget?: boolean;
   /** Metrics shown in the live progress line. */
   progress?: string[];
+  /** Nodes the runner starts by default (a local cluster when above 1); `--nodes` overrides it. */
+  nodes?: number;
 }
 
 /** What one VU sees, in a worker process. */

@@ -68,6 +68,9 @@ export function externalTarget(o: { url: string; secret: string; adminToken: str
     restart: async () => {
       throw new Error('this scenario restarts the node: run it without --url');
     },
+    restartNode: async () => {
+      throw new Error('this scenario restarts nodes: run it without --url');
+    },
   };
 }
 
@@ -208,8 +211,19 @@ export async function startNode(o: NodeOptions): Promise<OwnedTarget> {
     get pid() {
       return first.child?.pid;
     },
-    // Through the last node: in a cluster it stays up while `restart` takes the first one down.
-    publish: (stream, data) => publishVia(procs.at(-1)!.httpUrl, adminToken, stream, data),
+    // Through the last node (in a cluster it stays up while `restart` takes the first one down);
+    // when that one is down too (a rolling restart), through the next one that answers.
+    publish: async (stream, data) => {
+      let last: unknown;
+      for (const p of [...procs].reverse()) {
+        try {
+          return await publishVia(p.httpUrl, adminToken, stream, data);
+        } catch (e) {
+          last = e;
+        }
+      }
+      throw last;
+    },
     settledRss: async (maxMs, stableMs = 0) => {
       // Summed over the nodes. Settled: each node's young generation back under 2 MB on two
       // readings in a row (pages the reducer gave back leave RSS a moment later), and the sum
@@ -243,6 +257,13 @@ export async function startNode(o: NodeOptions): Promise<OwnedTarget> {
       await first.kill(signal);
       onDown?.();
       await first.spawn();
+    },
+    restartNode: async (index, signal, onDown) => {
+      const p = procs[index];
+      if (!p) throw new Error(`no node ${index} (the cluster has ${procs.length})`);
+      await p.kill(signal);
+      onDown?.();
+      await p.spawn();
     },
     stop: async () => {
       await Promise.all(procs.map((p) => p.kill('SIGTERM')));

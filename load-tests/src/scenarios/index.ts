@@ -4,6 +4,7 @@ import celebrityPost from './celebrity-post.js';
 import feedScroll from './feed-scroll.js';
 import hold from './hold.js';
 import reconnectStorm from './reconnect-storm.js';
+import rollingDeploy from './rolling-deploy.js';
 
 /** Every scenario, by name (`npm run load -- <name>`). */
 export const scenarios: Record<string, Scenario<never, never, never>> = {
@@ -12,4 +13,5 @@ export const scenarios: Record<string, Scenario<never, never, never>> = {
   [feedScroll.name]: feedScroll as unknown as Scenario<never, never, never>,
   [hold.name]: hold as unknown as Scenario<never, never, never>,
   [reconnectStorm.name]: reconnectStorm as unknown as Scenario<never, never, never>,
+  [rollingDeploy.name]: rollingDeploy as unknown as Scenario<never, never, never>,
 };
