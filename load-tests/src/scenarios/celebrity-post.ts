@@ -27,14 +27,31 @@ interface State {
  * tables (both sides of each edge), so it needs a node the runner started.
  */
 export default defineScenario<
-  { followers: number; posts: number; gapMs: number; mode: string; transport: string; codec: string },
+  {
+    followers: number;
+    posts: number;
+    gapMs: number;
+    mode: string;
+    /** Threshold on the delivery p99 (ms): DESIGN's Target by default; loose in smoke runs, which check function, not speed. */
+    p99Ms: number;
+    transport: string;
+    codec: string;
+  },
   Data,
   State
 >({
   name: 'celebrity-post',
   description: 'an author with N online followers posts: post → delivery latency to each follower',
-  params: { followers: 1000, posts: 5, gapMs: 2000, mode: 'write', transport: 'uws', codec: 'msgpack' },
-  smoke: { followers: 20, posts: 2, gapMs: 300 },
+  params: {
+    followers: 1000,
+    posts: 5,
+    gapMs: 2000,
+    mode: 'write',
+    p99Ms: 250,
+    transport: 'uws',
+    codec: 'msgpack',
+  },
+  smoke: { followers: 20, posts: 2, gapMs: 300, p99Ms: 5000 },
   options: (p) => {
     if (p.mode !== 'write' && p.mode !== 'read') throw new Error('--mode: write or read');
     return {
@@ -47,7 +64,7 @@ export default defineScenario<
       thresholds: {
         checks: ['rate==1'],
         // DESIGN.md "Targets": post → every online follower, p99 ≤ 250 ms, below and above the threshold.
-        feed_delivery_ms: ['p(99)<250'],
+        feed_delivery_ms: [`p(99)<${p.p99Ms}`],
         feed_missing: ['count==0'],
         feed_duplicates: ['count==0'],
       },
