@@ -56,6 +56,8 @@ export class ShutterClient extends ClientStateMachine {
   #run = 0;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #stableTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Which of `url`'s endpoints the next attempt uses. */
+  #urlIndex = 0;
   /** One typed method per operation: `client.api.feed.get({ limit: 20 })` (see `call`). */
   readonly api: Api = makeApi((method, params, options) =>
     this.call(method as MethodName, params as never, options),
@@ -178,7 +180,7 @@ export class ShutterClient extends ClientStateMachine {
     }
     const conn: Connection = new Connection(
       {
-        url: this.#o.url,
+        url: this.#o.urls[this.#urlIndex % this.#o.urls.length] as string,
         codecs: this.#o.codecs,
         WebSocket: this.#o.WebSocket,
         token: this.#token,
@@ -275,6 +277,8 @@ export class ShutterClient extends ClientStateMachine {
     this.#lastReason = reason;
     this.#requests.detach();
     this.#subs.onDisconnected();
+    // With several endpoints, the next attempt goes to the next one (this one is draining or gone).
+    this.#urlIndex += 1;
     const plan = planReconnect(reason, {
       backoff: this.#backoff,
       resumeJitterMs: this.#o.resumeJitterMs,

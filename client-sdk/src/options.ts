@@ -4,8 +4,14 @@ import type { ClientInfo } from './connection.js';
 import { defaultWebSocket, type WebSocketConstructor } from './websocket.js';
 
 export interface ClientOptions {
-  /** WebSocket endpoint, e.g. `wss://api.example.com/ws`. Never put the token here. */
-  url: string;
+  /**
+   * WebSocket endpoint, e.g. `wss://api.example.com/ws`, or several (the
+   * nodes of a cluster with no load balancer in front): the client then
+   * takes the next one each time a connection ends or fails, so a node that
+   * drains (`going_away`) or is down is left for another, and streams
+   * resume there. Never put the token here.
+   */
+  url: string | readonly string[];
   /** A fixed token. Without `getToken` the client cannot recover from an expired or refused token. */
   token?: string;
   /**
@@ -55,7 +61,8 @@ export const DEFAULTS = {
 } as const;
 
 export interface ResolvedOptions {
-  url: string;
+  /** At least one; tried in turn. */
+  urls: readonly string[];
   token: string | undefined;
   getToken: (() => Promise<string>) | undefined;
   /** Preferred first. */
@@ -80,14 +87,18 @@ function positive(name: string, value: number): number {
 
 /** Parses options once: defaults filled in, contradictions refused with one clear sentence. */
 export function resolveOptions(o: ClientOptions): ResolvedOptions {
-  let url: URL;
-  try {
-    url = new URL(o.url);
-  } catch {
-    throw new TypeError(`url is not a valid URL: ${JSON.stringify(o.url)}`);
+  const urls = typeof o.url === 'string' ? [o.url] : [...o.url];
+  if (urls.length === 0) throw new TypeError('url must name at least one endpoint');
+  for (const u of urls) {
+    let url: URL;
+    try {
+      url = new URL(u);
+    } catch {
+      throw new TypeError(`url is not a valid URL: ${JSON.stringify(u)}`);
+    }
+    if (url.protocol !== 'ws:' && url.protocol !== 'wss:')
+      throw new TypeError('url must start with ws:// or wss://');
   }
-  if (url.protocol !== 'ws:' && url.protocol !== 'wss:')
-    throw new TypeError('url must start with ws:// or wss://');
   if (o.token === undefined && o.getToken === undefined) throw new TypeError('give either token or getToken');
   if (o.token !== undefined && o.token.length === 0) throw new TypeError('token must not be empty');
   const WebSocket = o.WebSocket ?? defaultWebSocket();
@@ -114,7 +125,7 @@ export function resolveOptions(o: ClientOptions): ResolvedOptions {
   const resumeJitterMs = o.resumeJitterMs ?? DEFAULTS.resumeJitterMs;
   if (!(resumeJitterMs >= 0)) throw new RangeError('resumeJitterMs must be ≥ 0');
   return {
-    url: o.url,
+    urls,
     token: o.token,
     getToken: o.getToken,
     codecs: codecName === 'json' ? [jsonWireCodec, msgpackWireCodec] : [msgpackWireCodec, jsonWireCodec],

@@ -118,6 +118,8 @@ export interface Vu<D, S> {
   /** A client of the real SDK bound to this VU's source address; not yet connected. */
   client(options?: {
     sub?: string;
+    /** Give the client every node's URL (its own first), so it moves to another node when its own goes away. */
+    failover?: boolean;
     codec?: 'msgpack' | 'json';
     backoff?: { minMs?: number; maxMs?: number };
   }): ShutterClient;

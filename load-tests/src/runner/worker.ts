@@ -82,7 +82,10 @@ function makeVu(p: WorkerPlan, id: number): Vu<unknown, Record<string, unknown>>
     token,
     client: (o = {}): ShutterClient =>
       createClient({
-        url: p.target.wsUrls[(id - 1) % p.target.wsUrls.length] ?? p.target.wsUrl,
+        // Its own node; with `failover`, then the cluster's other nodes in turn (the SDK's URL list).
+        url: o.failover
+          ? p.target.wsUrls.map((_, k) => p.target.wsUrls[(id - 1 + k) % p.target.wsUrls.length] as string)
+          : (p.target.wsUrls[(id - 1) % p.target.wsUrls.length] ?? p.target.wsUrl),
         token: token(o.sub),
         codec: o.codec ?? 'msgpack',
         WebSocket: boundWebSocket(localAddress),

@@ -36,6 +36,8 @@ export default defineScenario<
     signal: string;
     warmSeconds: number;
     settleSeconds: number;
+    /** Clients know every node's URL (the SDK's list, their own first) and move on when theirs goes away; false: only their own. */
+    failover: boolean;
     transport: string;
   },
   undefined,
@@ -50,6 +52,7 @@ export default defineScenario<
     signal: 'SIGTERM',
     warmSeconds: 5,
     settleSeconds: 60,
+    failover: true,
     transport: 'ws',
   },
   smoke: { clients: 12, warmSeconds: 1, settleSeconds: 45 },
@@ -144,7 +147,7 @@ export default defineScenario<
   },
 
   async iteration(vu) {
-    const client = vu.client();
+    const client = vu.client({ failover: vu.params.failover === true });
     vu.state.client = client;
     const node = (vu.id - 1) % vu.target.wsUrls.length;
     const got = new Set<number>();
