@@ -110,13 +110,52 @@ export class GraphReads {
   }
 
   /**
-   * Whether `viewer` may see what `owner` posts: themselves always; never
-   * across a block (either way); a private owner only by active followers.
+   * How `viewer` stands to each of `others`, from the viewer's own rows (each
+   * side of an edge is kept there), in ONE query however many there are:
+   * what a page of posts is checked with (`mayView`).
    */
-  async canSee(viewer: string, owner: { id: string; private: boolean }): Promise<boolean> {
-    if (viewer === owner.id) return true;
-    const r = await this.relation(viewer, owner.id);
-    if (r.blocking || r.blockedBy) return false;
-    return !owner.private || r.following === 'active';
+  async viewerRelations(viewer: string, others: readonly string[]): Promise<ViewerRelations> {
+    const out: ViewerRelations = { following: new Set(), blocked: new Set() };
+    const ids = [...new Set(others)].filter((id) => id !== viewer);
+    if (ids.length === 0) return out;
+    const r = await this.db.forId(viewer).query<{ other_id: string; kind: string }>(
+      `SELECT other_id::text AS other_id, 'follow' AS kind FROM follows
+        WHERE user_id = $1 AND dir = 'out' AND state = 'active' AND other_id = ANY($2::uuid[])
+       UNION ALL
+       SELECT other_id::text AS other_id, 'block' AS kind FROM blocks
+        WHERE user_id = $1 AND other_id = ANY($2::uuid[])`,
+      [viewer, ids],
+    );
+    for (const x of r.rows) (x.kind === 'follow' ? out.following : out.blocked).add(x.other_id);
+    return out;
   }
+
+  /** Whether `viewer` may see what `owner` posts (`mayView`), in one query. */
+  async canSee(viewer: string, owner: { id: string; private: boolean }): Promise<boolean> {
+    return mayView(viewer, owner, await this.viewerRelations(viewer, [owner.id]));
+  }
+}
+
+/** How a viewer stands to each of some users, from the viewer's own graph rows. */
+export interface ViewerRelations {
+  /** Users the viewer follows (active edges). */
+  following: Set<string>;
+  /** Users the viewer blocks or is blocked by. */
+  blocked: Set<string>;
+}
+
+/**
+ * Whether `viewerId` may see what `owner` posts: themselves always; never
+ * across a block (either way); a private owner only by active followers.
+ * The one rule every read of posts goes by (single posts, lists, feeds,
+ * author streams).
+ */
+export function mayView(
+  viewerId: string,
+  owner: { id: string; private: boolean },
+  rel: ViewerRelations,
+): boolean {
+  if (owner.id === viewerId) return true;
+  if (rel.blocked.has(owner.id)) return false;
+  return !owner.private || rel.following.has(owner.id);
 }

@@ -1,9 +1,9 @@
 import { isId, type Post, type PostImage } from '@shutter/protocol';
 import type { MediaItem } from '../../media/media-records.js';
 import { type UserRow, Users } from '../accounts/users.js';
+import { GraphReads, mayView } from '../graph/edges.js';
 import type { CapabilityPorts } from '../operation.js';
 import { type PostRow, selectPosts } from './post-rows.js';
-import { mayView, viewerRelations } from './visibility.js';
 
 /** What hydration reads: the databases, the media records and the object store's URLs. */
 export type HydrationPorts = Pick<CapabilityPorts, 'db' | 'media' | 'blobs'>;
@@ -29,7 +29,7 @@ const URL_EXPIRY_STEP_SECONDS = 3600;
  * 1. the posts, one query per database holding some of them (`db.each`);
  * 2. at once: their authors (`Users.many`, one query per database) and the
  *    viewer's follow and block rows toward them (one query on the viewer's
- *    database: `visibility.ts`);
+ *    database: `GraphReads.viewerRelations`);
  * 3. every media item of the page and the authors' avatars (one query on
  *    the home database, where media records live).
  * `likedByMe` is false until likes exist; the engagement capability fills it
@@ -64,7 +64,7 @@ export async function hydrateRows(
   const check = opts.checkVisibility ?? true;
   const [authors, relations] = await Promise.all([
     new Users(ports.db).many(authorIds),
-    check ? viewerRelations(ports.db, viewerId, authorIds) : undefined,
+    check ? new GraphReads(ports.db).viewerRelations(viewerId, authorIds) : undefined,
   ]);
   const visible = rows.filter((r) => {
     const author = authors.get(r.authorId);
