@@ -21,7 +21,6 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -32,6 +31,7 @@ import { Databases, migrate, PgliteSql, PgSql, type Sql } from '@shutter/server/
 import { Redis } from 'ioredis';
 import { mintHs256 } from './fanout/jwt.js';
 import { Hdr } from './runner/hdr.js';
+import { freePort } from './runner/target.js';
 import { seedSocial } from './seed/social-seed.js';
 
 const { values: args } = parseArgs({
@@ -63,17 +63,6 @@ const namespace = `bench_feed_${Date.now().toString(36)}`;
 const secret = 'feed-read-bench-secret-0123456789abcdef';
 const dataDir = mkdtempSync(join(tmpdir(), 'shutter-feed-bench-'));
 const log = (line: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
-    });
-  });
-}
 
 async function openDb(): Promise<{ db: Databases; sqls: Sql[] }> {
   if (store === 'pglite') {
