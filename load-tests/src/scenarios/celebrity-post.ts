@@ -1,9 +1,9 @@
 import type { ShutterClient } from '@shutter/client-sdk';
 import { newId, shardOfId, timeOfId } from '@shutter/protocol';
-import { Databases, PgSql } from '@shutter/server/sql';
 import { mintHs256 } from '../fanout/jwt.js';
 import { defineScenario } from '../runner/scenario.js';
 import { seedStar } from '../seed/star.js';
+import { withTargetDatabases } from '../seed/target-db.js';
 
 interface Data {
   authorId: string;
@@ -79,16 +79,9 @@ export default defineScenario<
   },
 
   async setup(ctx) {
-    const db = ctx.target.database;
-    if (!db) throw new Error('celebrity-post seeds its followers into the database: run it without --url');
-    const sql = new PgSql(db.url, db.namespace, 4);
-    try {
+    return withTargetDatabases(ctx.target, 'celebrity-post', async (db) => {
       const t = Date.now();
-      const star = await seedStar(
-        Databases.single(sql),
-        ctx.params.followers,
-        `star${Date.now().toString(36)}`,
-      );
+      const star = await seedStar(db, ctx.params.followers, `star${Date.now().toString(36)}`);
       ctx.log(`  seeded an author and ${ctx.params.followers} followers in ${Date.now() - t} ms`);
       return {
         authorId: star.authorId,
@@ -96,9 +89,7 @@ export default defineScenario<
         stream: ctx.params.mode === 'read' ? 'author' : 'feed',
         // The media item travels to `run` through the ids: one per author.
       } satisfies Data;
-    } finally {
-      await sql.close();
-    }
+    });
   },
 
   async run(ctx, data) {

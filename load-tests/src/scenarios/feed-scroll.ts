@@ -1,7 +1,7 @@
 import type { ShutterClient } from '@shutter/client-sdk';
-import { Databases, PgSql } from '@shutter/server/sql';
 import { defineScenario } from '../runner/scenario.js';
 import { seedSocial } from '../seed/social-seed.js';
+import { withTargetDatabases } from '../seed/target-db.js';
 
 interface Data {
   readers: string[];
@@ -88,12 +88,9 @@ export default defineScenario<
   }),
 
   async setup(ctx) {
-    const db = ctx.target.database;
-    if (!db) throw new Error('feed-scroll seeds its users into the database: run it without --url');
-    const sql = new PgSql(db.url, db.namespace, 4);
-    try {
+    return withTargetDatabases(ctx.target, 'feed-scroll', async (db) => {
       const p = ctx.params;
-      const seeded = await seedSocial(Databases.single(sql), {
+      const seeded = await seedSocial(db, {
         users: p.users,
         followsPerUser: p.followsPerUser,
         postsPerUser: p.postsPerUser,
@@ -111,9 +108,7 @@ export default defineScenario<
       for (let i = seeded.celebrities.length; readers.length < p.vus && i < p.users; i += step)
         readers.push(seeded.users[i]!.id);
       return { readers };
-    } finally {
-      await sql.close();
-    }
+    });
   },
 
   async iteration(vu) {
