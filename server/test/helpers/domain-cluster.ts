@@ -75,10 +75,6 @@ export class DomainCluster {
     return (shardOfId(id) ?? 0) < 512 ? this.dbA : this.dbB;
   }
 
-  async token(userId: string): Promise<string> {
-    return (await this.minter.mint(userId, 600)).token;
-  }
-
   /** A gauge of a node's /metrics (labels ignored); 0 while it is absent. */
   async gauge(node: NodeProcess, name: string): Promise<number> {
     const r = await fetch(`${node.url}/metrics`, {
