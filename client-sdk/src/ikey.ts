@@ -1,4 +1,4 @@
-import { LOGICAL_SHARDS, newId } from '@shutter/protocol/wire';
+import { newId, randomShard } from '@shutter/protocol/wire';
 
 /** Idempotency keys: 8–128 of `[A-Za-z0-9_.:-]` (protocol `IdempotencyKey`). */
 export const IKEY_PATTERN = /^[A-Za-z0-9_.:-]{8,128}$/;
@@ -11,7 +11,7 @@ export const IKEY_PATTERN = /^[A-Za-z0-9_.:-]{8,128}$/;
  */
 export function newIdempotencyKey(now: number = Date.now()): string {
   // A Shutter id on a random shard is a UUIDv7 like any other (protocol/src/ids.ts makes both).
-  return newId(Math.floor(Math.random() * LOGICAL_SHARDS), now);
+  return newId(randomShard(), now);
 }
 
 export function isValidIdempotencyKey(key: string): boolean {

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { isId, LOGICAL_SHARDS, newId, shardOfId, timeOfId } from './ids.js';
+import { isId, LOGICAL_SHARDS, newId, randomShard, shardOfId, timeOfId } from './ids.js';
 
 describe('ids', () => {
   it('carry their shard and their time, for every shard and time', () => {
@@ -16,6 +16,12 @@ describe('ids', () => {
         },
       ),
     );
+  });
+
+  it('randomShard picks a logical shard, any of them', () => {
+    const seen = new Set(Array.from({ length: 20_000 }, () => randomShard()));
+    expect([...seen].every((s) => Number.isInteger(s) && s >= 0 && s < LOGICAL_SHARDS)).toBe(true);
+    expect(seen.size).toBeGreaterThan(1000);
   });
 
   it('sort by time as text', () => {

@@ -34,6 +34,11 @@ function randomBytes(n: number): Uint8Array {
   return bytes;
 }
 
+/** A logical shard picked at random: for what has no owner to sit with (a new user, an idempotency key). */
+export function randomShard(): number {
+  return Math.floor(Math.random() * LOGICAL_SHARDS);
+}
+
 /** A fresh id owned by logical shard `shard` (0–1023), made at `now` (ms). */
 export function newId(shard: number, now: number = Date.now()): string {
   if (!Number.isInteger(shard) || shard < 0 || shard >= LOGICAL_SHARDS)

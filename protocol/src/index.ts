@@ -15,7 +15,7 @@ export {
 export { type Codec, codecFor, type Frame, jsonCodec, msgpackCodec } from './codec.js';
 export { type ErrorCode, ErrorCodes, isErrorCode, ShutterError, type ShutterErrorOptions } from './errors.js';
 export { hardenMsgpackDecoding } from './harden.js';
-export { ID_PATTERN, isId, LOGICAL_SHARDS, newId, shardOfId, timeOfId } from './ids.js';
+export { ID_PATTERN, isId, LOGICAL_SHARDS, newId, randomShard, shardOfId, timeOfId } from './ids.js';
 export * from './messages.js';
 export { FeedEvent } from './methods/feed.js';
 export {

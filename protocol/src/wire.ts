@@ -18,7 +18,7 @@ export {
 } from './close-codes.js';
 export type { Codec, Frame } from './codec.js';
 export { type ErrorCode, ErrorCodes, isErrorCode, ShutterError, type ShutterErrorOptions } from './errors.js';
-export { isId, LOGICAL_SHARDS, newId, shardOfId, timeOfId } from './ids.js';
+export { isId, LOGICAL_SHARDS, newId, randomShard, shardOfId, timeOfId } from './ids.js';
 export type * from './messages.js';
 export type { MethodMap, MethodName, MethodParams, MethodResult } from './methods.js';
 export { isValidStreamName, STREAM_NAME_PATTERN, type StreamPosition, streamKind } from './streams.js';

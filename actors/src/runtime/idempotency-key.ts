@@ -1,4 +1,4 @@
-import { LOGICAL_SHARDS, newId } from '@shutter/protocol';
+import { newId, randomShard } from '@shutter/protocol';
 import { IdempotencyKeyExpired, IdempotencyKeyInvalid } from './errors.js';
 import { isStorableText } from './state-store.js';
 
@@ -48,5 +48,5 @@ export function checkKeyAt(key: string, at: number | undefined, now: number, win
 
 /** A UUIDv7 (RFC 9562) made at `ms` (default now): 48 bits of time, 74 random bits (protocol's `newId` on a random shard). */
 export function uuidv7(ms: number = Date.now()): string {
-  return newId(Math.floor(Math.random() * LOGICAL_SHARDS), ms);
+  return newId(randomShard(), ms);
 }

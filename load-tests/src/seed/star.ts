@@ -1,4 +1,4 @@
-import { LOGICAL_SHARDS, newId } from '@shutter/protocol';
+import { newId, randomShard } from '@shutter/protocol';
 import type { Databases } from '@shutter/server/sql';
 
 /** One author followed by `followers` users, and one ready photo of the author's. */
@@ -15,9 +15,8 @@ export interface Star {
  * load test wants 10 000 followers in seconds, not 10 000 registrations.
  */
 export async function seedStar(db: Databases, followers: number, tag: string): Promise<Star> {
-  const shard = () => Math.floor(Math.random() * LOGICAL_SHARDS);
-  const authorId = newId(shard());
-  const followerIds = Array.from({ length: followers }, () => newId(shard()));
+  const authorId = newId(randomShard());
+  const followerIds = Array.from({ length: followers }, () => newId(randomShard()));
   const users = [authorId, ...followerIds];
   const names = users.map((_, i) => `${tag}_${i}`);
   const nameOf = new Map(users.map((id, i) => [id, names[i]]));

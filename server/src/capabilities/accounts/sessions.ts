@@ -1,5 +1,4 @@
-import { randomInt } from 'node:crypto';
-import { LOGICAL_SHARDS, newId, ShutterError } from '@shutter/protocol';
+import { newId, randomShard, ShutterError } from '@shutter/protocol';
 import { defineOperation } from '../operation.js';
 import { accountsOf, mintAccess, minterOf, startSession } from './accounts-node.js';
 import { checkPassword, hashPassword, needsRehash, verifyNothing, verifyPassword } from './passwords.js';
@@ -24,7 +23,7 @@ export const register = defineOperation({
     checkPassword(p.password, p.username);
     const a = accountsOf(ctx);
     // The user lives on a random logical shard: its id carries it.
-    const id = newId(randomInt(LOGICAL_SHARDS), ctx.now());
+    const id = newId(randomShard(), ctx.now());
     await claimUsername(ctx.db, key, id);
     try {
       const passwordHash = await hashPassword(p.password, a.cost);
