@@ -72,4 +72,6 @@ export const ErrorDescriptions: Record<ErrorCode, string> = {
     'Posts and avatars: a media id named in the post (or as the avatar) does not exist or belongs to someone else.',
   invalid_cursor:
     'A pagination cursor is malformed or was not made by this server; start again without a cursor.',
+  nearby_off:
+    'Nearby friends: the caller has not turned location sharing on (`nearby.updateSettings`); nothing was stored.',
 };

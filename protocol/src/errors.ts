@@ -52,6 +52,7 @@ export const ErrorCodes = {
   media_not_ready: { http: 409, retryable: true },
   media_not_owned: { http: 403, retryable: false },
   invalid_cursor: { http: 400, retryable: false },
+  nearby_off: { http: 409, retryable: false },
 } as const satisfies Record<string, { http: number; retryable: boolean }>;
 
 export type ErrorCode = keyof typeof ErrorCodes;

@@ -159,6 +159,8 @@ export const NoticeMsg = Type.Union([
     },
     strict,
   ),
+  /** A leased subscription (`leaseMs` in its `sub` answer) was not renewed in time: it has ended. */
+  Type.Object({ t: Type.Literal('notice'), kind: Type.Literal('lease_expired'), stream: StreamName }, strict),
 ]);
 
 export type WelcomeMessage = Static<typeof WelcomeMsg>;
@@ -195,6 +197,11 @@ export const ServerMessageSchemas = {
  * - `recovered`: every event after `from` follows as `ev` frames, then live ones.
  * - `refetch`: the history no longer reaches `from`, or the epoch changed;
  *   reload the state from the API. Live events after `seq` follow.
+ *
+ * `leaseMs` is set for a leased stream (a view, such as `post:<id>`): the
+ * subscription lapses that long after this answer unless renewed by sending
+ * `sub` again (answered with a `RenewResult`); when it lapses the server
+ * sends a `lease_expired` notice.
  */
 export const SubscribeResult = Type.Object(
   {
@@ -203,10 +210,22 @@ export const SubscribeResult = Type.Object(
     status: Type.Union([Type.Literal('fresh'), Type.Literal('recovered'), Type.Literal('refetch')]),
     /** Number of missed events that follow when `status` is `recovered`. */
     missed: Type.Integer({ minimum: 0 }),
+    leaseMs: Type.Optional(Type.Integer({ minimum: 1 })),
   },
   strict,
 );
 export type SubscribeResult = Static<typeof SubscribeResult>;
+
+/**
+ * Answer to `sub` for a leased stream the connection holds already: the
+ * lease runs anew for `leaseMs`; the subscription goes on untouched
+ * (nothing replayed, the position unchanged).
+ */
+export const RenewResult = Type.Object(
+  { status: Type.Literal('renewed'), leaseMs: Type.Integer({ minimum: 1 }) },
+  strict,
+);
+export type RenewResult = Static<typeof RenewResult>;
 
 export const AuthResult = Type.Object({ expiresAt: Type.Number() }, strict);
 export type AuthResult = Static<typeof AuthResult>;

@@ -1,9 +1,19 @@
 import type { Static, TSchema } from '@sinclair/typebox';
 import { AccountsMethods } from './methods/accounts.js';
+import { CommentsMethods } from './methods/comments.js';
+import { DevicesMethods } from './methods/devices.js';
+import { ExploreMethods } from './methods/explore.js';
 import { FeedMethods } from './methods/feed.js';
 import { GraphMethods } from './methods/graph.js';
+import { LikesMethods } from './methods/likes.js';
+import { NearbyMethods } from './methods/nearby.js';
+import { NotificationsMethods } from './methods/notifications.js';
+import { PlacesMethods } from './methods/places.js';
 import { PostsMethods } from './methods/posts.js';
+import { PresenceMethods } from './methods/presence.js';
+import { SearchMethods } from './methods/search.js';
 import { SystemMethods } from './methods/system.js';
+import { TrendingMethods } from './methods/trending.js';
 
 /**
  * Request methods (`req.method`) with the schemas of their params and result:
@@ -16,8 +26,18 @@ export const Methods = {
   ...SystemMethods,
   ...FeedMethods,
   ...PostsMethods,
+  ...LikesMethods,
   ...GraphMethods,
   ...AccountsMethods,
+  ...CommentsMethods,
+  ...DevicesMethods,
+  ...NotificationsMethods,
+  ...PresenceMethods,
+  ...NearbyMethods,
+  ...TrendingMethods,
+  ...ExploreMethods,
+  ...SearchMethods,
+  ...PlacesMethods,
 } as const satisfies Record<string, MethodSchemas>;
 
 export interface MethodSchemas {

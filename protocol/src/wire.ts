@@ -21,7 +21,19 @@ export { type ErrorCode, ErrorCodes, isErrorCode, ShutterError, type ShutterErro
 export { isId, LOGICAL_SHARDS, newId, randomShard, shardOfId, timeOfId } from './ids.js';
 export type * from './messages.js';
 export type { MethodMap, MethodName, MethodParams, MethodResult } from './methods.js';
-export { isValidStreamName, STREAM_NAME_PATTERN, type StreamPosition, streamKind } from './streams.js';
+export {
+  isValidStreamName,
+  type NearbyStreamEvent,
+  nearbyStream,
+  type PostCountsEvent,
+  type PresenceEntry,
+  type PresenceEvent,
+  postStream,
+  presenceStream,
+  STREAM_NAME_PATTERN,
+  type StreamPosition,
+  streamKind,
+} from './streams.js';
 export { DEFAULT_MAX_FRAME_BYTES, PROTOCOL_VERSION, SUBPROTOCOLS, Subprotocol, WS_PATH } from './version.js';
 export { decodeMsgpack, encodeMsgpack, jsonWireCodec, msgpackWireCodec } from './wire-codec.js';
 
@@ -40,6 +52,9 @@ export const MethodIdempotency = {
   'posts.get': true,
   'posts.delete': true,
   'posts.list': true,
+  'likes.like': true,
+  'likes.unlike': true,
+  'likes.list': true,
   'graph.follow': true,
   'graph.unfollow': true,
   'graph.followers': true,
@@ -59,4 +74,30 @@ export const MethodIdempotency = {
   'accounts.me': true,
   'accounts.update': true,
   'accounts.delete': true,
+  'comments.add': true,
+  'comments.delete': true,
+  'comments.list': true,
+  'comments.replies': true,
+  'devices.register': true,
+  'devices.list': true,
+  'devices.remove': true,
+  'notifications.list': true,
+  'notifications.read': true,
+  'notifications.unread': true,
+  'notifications.shown': true,
+  'notifications.settings': true,
+  'notifications.updateSettings': true,
+  'presence.following': true,
+  'presence.settings': true,
+  'presence.updateSettings': true,
+  'nearby.settings': true,
+  'nearby.updateSettings': true,
+  'nearby.updateLocation': true,
+  'nearby.list': true,
+  'trending.get': true,
+  'explore.get': true,
+  'search.tagPosts': true,
+  'search.posts': true,
+  'search.users': true,
+  'places.posts': true,
 } as const satisfies Record<MethodName, boolean>;

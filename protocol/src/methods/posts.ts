@@ -81,7 +81,7 @@ export const Post = Type.Object({
   media: Type.Array(Image),
   likeCount: Type.Integer(),
   commentCount: Type.Integer(),
-  /** Whether the caller liked it (false until likes exist). */
+  /** Whether the caller likes it. */
   likedByMe: Type.Boolean(),
   /** Present (true) only in the answer of a create retried after the post was deleted: it stays deleted. */
   deleted: Type.Optional(Type.Boolean()),
