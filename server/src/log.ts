@@ -13,6 +13,20 @@ export function silentLogger(): Logger {
 }
 
 /**
+ * A gate for a line that could be logged on every call while something is
+ * down (a stalled Redis): answers true at most once per `everyMs`.
+ */
+export function onceEvery(everyMs: number, now: () => number = Date.now): () => boolean {
+  let at = Number.NEGATIVE_INFINITY;
+  return () => {
+    const t = now();
+    if (t - at < everyMs) return false;
+    at = t;
+    return true;
+  };
+}
+
+/**
  * Logs the first of identical events at once and, per `windowMs`, one more
  * line with how many repeats it held back (`repeated`), instead of one line
  * per repeat: a failing request retried dozens of times a second must not

@@ -65,3 +65,17 @@ export class Metrics {
     });
   }
 }
+
+/** Numeric fields of a stats object, one level of nesting flattened (`turnTime.p99` → `turnTimeP99`). */
+export function flatNumbers(o: object): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(o)) {
+    if (typeof v === 'number') out[k] = v;
+    else if (v && typeof v === 'object' && !Array.isArray(v)) {
+      for (const [k2, v2] of Object.entries(v)) {
+        if (typeof v2 === 'number') out[`${k}${k2.charAt(0).toUpperCase()}${k2.slice(1)}`] = v2;
+      }
+    }
+  }
+  return out;
+}

@@ -10,14 +10,11 @@ import {
   SingleNodePlacement,
 } from '@shutter/actors';
 import { hardenMsgpackDecoding } from '@shutter/protocol';
-import { Redis } from 'ioredis';
 import { timeBusRequests } from './adapters/bus-timing.js';
 import { LocalBlobStore } from './adapters/local-blob-store.js';
 import { NatsBus } from './adapters/nats-bus.js';
 import { NatsJobQueue } from './adapters/nats-job-queue.js';
 import { NatsShardMapStore } from './adapters/nats-shard-map.js';
-import { RedisFeedStore } from './adapters/redis-feed-store.js';
-import { RedisStreamLog } from './adapters/redis-stream-log.js';
 import { S3BlobStore } from './adapters/s3-blob-store.js';
 import { jobQueueMigrations, SqlJobQueue } from './adapters/sql-job-queue.js';
 import { SqlStateStore, stateStoreMigrations } from './adapters/sql-state-store.js';
@@ -25,18 +22,18 @@ import { bearerAuthenticator } from './auth/bearer.js';
 import { devSecret, HsMinter, JwtVerifier, type TokenMinter } from './auth/tokens.js';
 import type { BlobStore } from './blobs/blob-store.js';
 import { DomainEvents } from './capabilities/events.js';
-import type { FeedStore } from './capabilities/feed/feed-store.js';
-import { MemoryFeedStore } from './capabilities/feed/memory-feed-store.js';
 import { mountOperationRoutes } from './capabilities/http-routes.js';
 import { MemoryIdempotencyStore } from './capabilities/idempotency.js';
 import { capabilities } from './capabilities/index.js';
 import { mountOpenApi } from './capabilities/openapi.js';
 import type { CapabilityPorts } from './capabilities/operation.js';
+import { PRESENCE_GAUGES, presenceStats } from './capabilities/presence/index.js';
+import { OperationRateLimits, unavailableBuckets } from './capabilities/rate-limits.js';
 import { OperationRegistry } from './capabilities/registry.js';
 import type { Config } from './config/index.js';
 import { defaultAuthorizer, type SubscribeAuthorizer } from './gateway/authorize.js';
 import type { WsEngine } from './gateway/engine.js';
-import { Gateway } from './gateway/gateway.js';
+import { Gateway, type SessionListener } from './gateway/gateway.js';
 import { UwsEngineImpl } from './gateway/uws-engine.js';
 import { WsEngineImpl } from './gateway/ws-engine.js';
 import { mountCoreRoutes } from './http/core-routes.js';
@@ -45,17 +42,18 @@ import { httpFront } from './http/http-front.js';
 import { announceOperatorAccess, mountMetrics } from './http/operator-access.js';
 import { HttpRouter } from './http/router.js';
 import type { JobQueue, JobQueueOptions } from './jobs/index.js';
+import { TrustedProxies } from './limits/client-address.js';
 import { actorErrorKey, createLogger, DedupLog, type Logger } from './log.js';
 import { mountRoutes, type RouteSpec } from './media/routes.js';
 import { createMediaRoutes } from './media/serve/media-routes.js';
 import { startMedia } from './media/start-media.js';
-import { Metrics } from './metrics.js';
+import { flatNumbers, Metrics } from './metrics.js';
+import { openPush } from './node-push.js';
+import { openCacheStores } from './node-stores.js';
 import { migrate, PgliteSql, PgSql, type Sql } from './sql/index.js';
 import { Databases } from './storage/databases.js';
 import { parseShardRanges } from './storage/shard-ranges.js';
-import { MemoryStreamLog } from './streams/memory-stream-log.js';
 import { StreamHub } from './streams/stream-hub.js';
-import type { StreamLog } from './streams/stream-log.js';
 
 export interface ShutterNode {
   readonly config: Config;
@@ -144,27 +142,11 @@ async function assemble(
   const sql = db.home;
   await migrate(sql, [...stateStoreMigrations]);
 
-  const logOptions = { maxEvents: g.historySize, ttlSeconds: g.historyTtlSeconds };
-  let streamLog: StreamLog;
-  // Feeds: a sorted set per reader in Redis (same connection as the stream history), else this process.
-  let feeds: FeedStore;
-  if (s.redisUrl) {
-    const redis = new Redis(s.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2 });
-    own(async () => {
-      await redis.quit().catch(() => redis.disconnect());
-    });
-    await redis.connect();
-    streamLog = new RedisStreamLog(redis, s.namespace, logOptions);
-    feeds = new RedisFeedStore(redis, s.namespace, {
-      maxItems: config.feed.maxItems,
-      ttlSeconds: config.feed.ttlSeconds,
-    });
-  } else {
-    streamLog = new MemoryStreamLog(logOptions);
-    feeds = new MemoryFeedStore({ maxItems: config.feed.maxItems, maxFeeds: config.feed.memoryFeeds });
-  }
-  own(() => feeds.close());
-  own(() => streamLog.close());
+  const { streamLog, feeds, limiter, presence, locations, trending, explore } = await openCacheStores(
+    config,
+    own,
+  );
+  const proxies = new TrustedProxies(config.limits.trustedProxies);
 
   let engine: WsEngine | undefined;
   const hub = new StreamHub(bus, streamLog, { publish: (t, f) => engine?.publish(t, f) }, g.historySize, {
@@ -246,6 +228,7 @@ async function assemble(
   }).register(CounterActor);
   opened.push(() => actors.stop());
 
+  const push = openPush(config, db, log, { router, metrics });
   // What every capability may use; its tables on every database, its actors on every node.
   const ports: CapabilityPorts = {
     nodeId: g.nodeId,
@@ -261,9 +244,16 @@ async function assemble(
     blobs: blobs.store,
     events: new DomainEvents(),
     feeds,
+    locations,
+    limiter,
+    trending,
+    explore,
     // Accounts mint access tokens with the key the gateway verifies; a public key alone: verify only.
     tokens: secret ? new HsMinter(secret, a.issuer || undefined, a.audience[0]) : undefined,
     userDeleted: (userId) => operations.userDeleted(userId),
+    push: push.outbox,
+    bus,
+    presence,
   };
   await db.migrate(capabilities.flatMap((cap) => cap.migrations ?? []));
   for (const cap of capabilities) for (const type of cap.actors?.(ports) ?? []) actors.register(type);
@@ -273,11 +263,13 @@ async function assemble(
     await cl.start(actors);
   }
 
+  const buckets = unavailableBuckets(log, config.limits.timeoutMs);
   const operations = new OperationRegistry(capabilities, {
     ports,
     // Same-node retries and the `conflict` check; the actors' key table is what lasts the window.
     idempotency: new MemoryIdempotencyStore(Math.min(10 * 60_000, c.idempotencyWindowSeconds * 1000)),
     checkResults: s.env !== 'production',
+    limits: new OperationRateLimits(limiter, config.limits.rateLimits, buckets),
   });
   const gateway = new Gateway({
     limits: g,
@@ -286,7 +278,9 @@ async function assemble(
     hub,
     operations,
     authorize: options.authorize ?? operations.authorizer(defaultAuthorizer),
+    sessions: sessionEvents(ports),
     log,
+    clientAddress: (peer, forwardedFor) => proxies.clientAddress(peer, forwardedFor),
   });
 
   timeBusRequests(bus, metrics.registry);
@@ -300,6 +294,8 @@ async function assemble(
     ['connections'],
   );
   metrics.addSource('streams', 'Stream fan-out on this node', () => hub.stats, ['streams']);
+  metrics.addSource('rate_limit', 'Rate-limit buckets that did not answer', () => buckets.stats);
+  metrics.addSource('presence', 'Presence on this node', () => presenceStats(ports), PRESENCE_GAUGES);
   metrics.addSource('actors', 'Actor runtime', () => flatNumbers(actors.stats()), [
     'activations',
     'mailboxDepth',
@@ -332,6 +328,7 @@ async function assemble(
     authenticate: bearerAuthenticator(verifier),
     maxBodyBytes: g.maxFrameBytes,
     takeUserToken: (userId) => gateway.takeUserToken(userId),
+    clientAddress: (req) => proxies.clientAddress(req.remoteAddress, req.headers['x-forwarded-for']),
   });
   mountOpenApi(router, operations);
 
@@ -340,6 +337,7 @@ async function assemble(
     const started = await cap.start?.(ports);
     if (started) own(() => started.stop());
   }
+  own(push.start());
 
   const limits = {
     // Engines cut far-oversized frames themselves (1009); between the documented
@@ -480,16 +478,18 @@ async function openDatabases(config: Config, own: (close: Closer) => void): Prom
   return Databases.single(lite);
 }
 
-/** Numeric fields of a stats object, one level of nesting flattened (`turnTime.p99` → `turnTimeP99`). */
-function flatNumbers(o: object): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const [k, v] of Object.entries(o)) {
-    if (typeof v === 'number') out[k] = v;
-    else if (v && typeof v === 'object' && !Array.isArray(v)) {
-      for (const [k2, v2] of Object.entries(v)) {
-        if (typeof v2 === 'number') out[`${k}${k2.charAt(0).toUpperCase()}${k2.slice(1)}`] = v2;
-      }
-    }
-  }
-  return out;
+/**
+ * The gateway's sessions as domain events (`session.opened`/`closed`, the
+ * session named across the cluster as `<node id>/<session>`), emitted
+ * without waiting: a failing handler is logged.
+ */
+function sessionEvents(ports: CapabilityPorts): SessionListener {
+  const emit = (type: 'session.opened' | 'session.closed', userId: string, session: string) =>
+    ports.events
+      .emit({ type, userId, session: `${ports.nodeId}/${session}` })
+      .catch((err: unknown) => ports.log.error({ err, user: userId }, `a ${type} handler failed`));
+  return {
+    opened: (userId, session) => void emit('session.opened', userId, session),
+    closed: (userId, session) => void emit('session.closed', userId, session),
+  };
 }

@@ -104,6 +104,8 @@ describe('shipped nodes (CLUSTER=true) on a NATS the test kills and empties', ()
       SHARD_COUNT: '64',
       CLUSTER_HEARTBEAT_MS: '250',
       CLUSTER_LEASE_MS: '1500',
+      // One user increments as fast as it can; the write limit is rate-limits-cluster.test.ts's subject.
+      RATE_LIMITS: 'write=off',
     };
     [a, b] = await Promise.all([NodeProcess.start(env), NodeProcess.start(env)]);
     token = (await new HsMinter(new TextEncoder().encode(secret)).mint('dana', 600)).token;

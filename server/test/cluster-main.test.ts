@@ -28,6 +28,8 @@ const env = {
   CLUSTER_HEARTBEAT_MS: '200',
   CLUSTER_LEASE_MS: '1500',
   SHUTDOWN_GRACE_MS: '8000',
+  // One user sends ~170 increments a minute here; the write limit is rate-limits-cluster.test.ts's subject.
+  RATE_LIMITS: 'write=off',
 };
 
 /** A metric's value from the node's /metrics (`name value` or `name{…} value`). */

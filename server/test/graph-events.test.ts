@@ -116,7 +116,8 @@ describe('graph domain events', () => {
     await call(p, 'graph.approve', a.id);
     expect(seen.map((s) => s.event)).toEqual([
       { type: 'follow.changed', follower: a.id, followee: p.id, state: 'pending' },
-      { type: 'follow.changed', follower: a.id, followee: p.id, state: 'active' },
+      // The approval says so: notifications tell the follower their request was approved.
+      { type: 'follow.changed', follower: a.id, followee: p.id, state: 'active', approved: true },
     ]);
   });
 });

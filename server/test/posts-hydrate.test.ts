@@ -1,13 +1,12 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { newId, shardOfId } from '@shutter/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DomainEvent } from '../src/capabilities/events.js';
 import { hydratePosts } from '../src/capabilities/posts/hydrate.js';
 import { DELETE_BATCH, deleteUsersPosts } from '../src/capabilities/posts/user-deleted.js';
 import type { ShutterNode } from '../src/node.js';
-import type { Sql } from '../src/sql/sql.js';
 import { insertBlock, insertFollow, insertMedia, postState } from './fixtures/posts.js';
 import { http, makeUser, shardIn, type TestUser } from './fixtures/social.js';
+import { countQueries } from './helpers/count-queries.js';
 import { startTestNode } from './helpers/test-node.js';
 
 let node: ShutterNode;
@@ -15,34 +14,6 @@ beforeAll(async () => {
   node = await startTestNode('ws');
 });
 afterAll(() => node?.shutdown());
-
-/**
- * Counts the queries each database answers on behalf of `fn`: every
- * `Sql.query` of the node's databases made in `fn`'s async context (the
- * node's background work meanwhile — feed fan-out jobs, queue polls — runs
- * in other contexts and is not counted).
- */
-const counting = new AsyncLocalStorage<number[]>();
-async function countQueries<T>(fn: () => Promise<T>): Promise<{ result: T; total: number; perDb: number[] }> {
-  const counts = node.db.all.map(() => 0);
-  const originals = node.db.all.map((sql) => sql.query);
-  node.db.all.forEach((sql: Sql, i) => {
-    const orig = sql.query.bind(sql);
-    sql.query = ((text: string, params?: readonly unknown[]) => {
-      const mine = counting.getStore();
-      if (mine) mine[i]! += 1;
-      return orig(text, params);
-    }) as Sql['query'];
-  });
-  try {
-    const result = await counting.run(counts, fn);
-    return { result, total: counts.reduce((a, b) => a + b, 0), perDb: counts };
-  } finally {
-    node.db.all.forEach((sql, i) => {
-      sql.query = originals[i] as Sql['query'];
-    });
-  }
-}
 
 async function post(author: TestUser, media = 1): Promise<string> {
   const mediaIds = await Promise.all(Array.from({ length: media }, () => insertMedia(node, author.id)));
@@ -86,14 +57,24 @@ describe('hydratePosts', () => {
       return [page[0]!, hidden[0]!, ...page.slice(1), deleted, hidden[1]!, unknown];
     };
 
-    const five = await countQueries(() => hydratePosts(node.ports, viewer.id, ask(5)));
-    const fifty = await countQueries(() => hydratePosts(node.ports, viewer.id, ask(50)));
+    // The viewer likes some of the page's posts, on both databases (a like lives with its post).
+    const likedIds = new Set(scrambled.filter((_, i) => i % 3 === 0).slice(0, 12));
+    for (const id of likedIds)
+      expect((await http(node, viewer, 'PUT', `/v1/posts/${id}/like`)).body.liked).toBe(true);
+    expect(new Set([...likedIds].map((id) => node.db.forId(id))).size).toBe(node.db.all.length);
+
+    const five = await countQueries(node, () => hydratePosts(node.ports, viewer.id, ask(5)));
+    const fifty = await countQueries(node, () => hydratePosts(node.ports, viewer.id, ask(50)));
     expect(five.result.map((p) => p.id)).toEqual(scrambled.slice(0, 5));
     expect(fifty.result.map((p) => p.id)).toEqual(scrambled.slice(0, 50));
-    // posts (one per database), authors (one per database), the viewer's graph rows (one), media (one).
+    // posts, authors and the viewer's likes (one per database each), the viewer's graph rows (one), media (one).
     expect(fifty.total).toBe(five.total);
     expect(fifty.perDb).toEqual(five.perDb);
-    expect(fifty.total).toBe(2 * node.db.all.length + 2);
+    expect(fifty.total).toBe(3 * node.db.all.length + 2);
+    for (const p of fifty.result) {
+      expect(p.likedByMe).toBe(likedIds.has(p.id));
+      expect(p.likeCount).toBe(likedIds.has(p.id) ? 1 : 0);
+    }
 
     const withAvatar = fifty.result.find((p) => p.author.id === pub1.id)!;
     expect(withAvatar.author.avatar?.mediaId).toBe(avatar);

@@ -30,8 +30,6 @@ import {
 export interface NatsJobQueueOptions extends JobQueueOptions {
   /** How long JetStream drops a second publish of the same id (Nats-Msg-Id). */
   duplicateWindowMs: number;
-  /** How long job states (done, dead) stay readable. */
-  stateTtlMs: number;
 }
 
 /** A job's state in the KV bucket; `retries` counts retries after dead (absent: 0), the generation of the job. */
@@ -97,7 +95,6 @@ export class NatsJobQueue<P> implements JobQueue<P> {
     const o: NatsJobQueueOptions = {
       ...defaultJobQueueOptions,
       duplicateWindowMs: 120_000,
-      stateTtlMs: 7 * 86_400_000,
       ...options,
     };
     const jsm = await jetstreamManager(nc);

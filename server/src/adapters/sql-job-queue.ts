@@ -43,7 +43,15 @@ export const jobQueueMigrations: Migration[] = [
   },
   // Times the job was retried after going dead: with the attempt number, it fences writes of older workers.
   { id: 'jobs_003_retries', sql: 'ALTER TABLE job_queue ADD COLUMN retries int NOT NULL DEFAULT 0' },
+  // Finished jobs by age, for the sweep that forgets them after `stateTtlMs`.
+  {
+    id: 'jobs_004_finished',
+    sql: `CREATE INDEX job_queue_finished ON job_queue (queue, updated_at) WHERE status IN ('done', 'dead')`,
+  },
 ];
+
+/** Rows one sweep statement deletes at most, so a large backlog never makes one long statement. */
+const SWEEP_BATCH = 1000;
 
 interface Row extends Record<string, unknown> {
   id: string;
@@ -74,6 +82,7 @@ export class SqlJobQueue<P> implements JobQueue<P> {
   readonly kind = 'sql' as const;
   private readonly o: SqlJobQueueOptions;
   private readonly consumers = new Set<SqlConsumer<P>>();
+  private nextSweepAt = 0;
 
   constructor(
     private readonly sql: Sql,
@@ -189,6 +198,30 @@ export class SqlJobQueue<P> implements JobQueue<P> {
     return dead && r.rowCount > 0;
   }
 
+  /**
+   * Forgets finished jobs older than `stateTtlMs`, in batches, at most once
+   * per tenth of it (and at least once an hour): the consumers call it as
+   * they poll, so a queue someone consumes never grows past a TTL's jobs.
+   * Returns how many rows it deleted.
+   */
+  async sweepIfDue(now = Date.now()): Promise<number> {
+    if (now < this.nextSweepAt) return 0;
+    this.nextSweepAt = now + Math.min(3_600_000, Math.max(100, this.o.stateTtlMs / 10));
+    let deleted = 0;
+    for (;;) {
+      const r = await this.sql.query(
+        `DELETE FROM job_queue WHERE queue = $1 AND id IN (
+           SELECT id FROM job_queue
+           WHERE queue = $1 AND status IN ('done', 'dead')
+             AND updated_at < now() - $2 * interval '1 millisecond'
+           LIMIT $3)`,
+        [this.name, this.o.stateTtlMs, SWEEP_BATCH],
+      );
+      deleted += r.rowCount;
+      if (r.rowCount < SWEEP_BATCH) return deleted;
+    }
+  }
+
   get pollMs(): number {
     return this.o.pollMs;
   }
@@ -233,6 +266,9 @@ class SqlConsumer<P> implements JobConsumer {
         }
       }
       for (const row of claimed) this.track(this.handle(row));
+      await this.q.sweepIfDue().catch(() => {
+        // As with a claim: the database is unreachable for now; the next poll sweeps.
+      });
       // Claimed fewer than asked (none due) or all slots busy: wait for a
       // wake-up (local enqueue, a slot freed) or the next poll.
       await this.idle();

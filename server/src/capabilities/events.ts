@@ -8,13 +8,60 @@
  */
 export type DomainEvent =
   /** `follower` now follows `followee` (`active`), asked to (`pending`), or no longer does (`none`). */
-  | { type: 'follow.changed'; follower: string; followee: string; state: 'active' | 'pending' | 'none' }
+  | {
+      type: 'follow.changed';
+      follower: string;
+      followee: string;
+      state: 'active' | 'pending' | 'none';
+      /** Set when `followee` approved `follower`'s request (pending → active). */
+      approved?: true;
+    }
   /** `blocker` blocks `blocked` (`on`) or no longer does (`off`); any follow edges between them are gone. */
   | { type: 'block.changed'; blocker: string; blocked: string; on: boolean }
   /** A post is durable: its id carries the author's shard. */
   | { type: 'post.created'; postId: string; authorId: string; createdAt: number }
   /** A post is gone (deleted by its author, or with its author's account). */
-  | { type: 'post.deleted'; postId: string; authorId: string };
+  | { type: 'post.deleted'; postId: string; authorId: string }
+  /**
+   * One committed batch of likes of a post (a group commit): who newly likes
+   * it and who no longer does. A retried like that changed nothing is in
+   * neither list. `likeCount` is the post's count after the commit.
+   */
+  | {
+      type: 'likes.changed';
+      postId: string;
+      authorId: string;
+      liked: readonly { userId: string; at: number }[];
+      unliked: readonly string[];
+      likeCount: number;
+    }
+  /** A comment is durable, in its post's database (its id carries the post's shard). */
+  | {
+      type: 'comment.created';
+      commentId: string;
+      postId: string;
+      /** The post's author. */
+      postAuthorId: string;
+      /** Who wrote the comment. */
+      authorId: string;
+      /** The comment it replies to, and that comment's author, for a reply. */
+      parentId?: string;
+      parentAuthorId?: string;
+      /** User ids of the accounts the text @mentions (resolved from usernames). */
+      mentionIds: readonly string[];
+      text: string;
+      createdAt: number;
+    }
+  /** A comment is gone (deleted by its author or the post's owner). */
+  | { type: 'comment.deleted'; commentId: string; postId: string; postAuthorId: string; authorId: string }
+  /**
+   * A socket of `userId` authenticated on this node (`opened`, right after
+   * its welcome) or closed (`closed`, once, only after an `opened`).
+   * `session` is unique in the cluster: `<node id>/<gateway session>`.
+   * Emitted by the gateway without waiting: handlers hand the news on.
+   */
+  | { type: 'session.opened'; userId: string; session: string }
+  | { type: 'session.closed'; userId: string; session: string };
 
 export type DomainEventType = DomainEvent['type'];
 export type EventOf<T extends DomainEventType> = Extract<DomainEvent, { type: T }>;

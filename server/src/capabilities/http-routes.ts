@@ -16,6 +16,8 @@ export interface OperationRoutesDeps {
    * one the user's socket frames take from too); the wait in ms when empty.
    */
   takeUserToken: (userId: string) => number;
+  /** The client's address for per-address limits (the peer, or what a trusted proxy says: TRUSTED_PROXIES). */
+  clientAddress: (req: HttpRequest) => string;
 }
 
 const ANONYMOUS: Caller = { userId: '', session: undefined };
@@ -41,7 +43,7 @@ export function mountOperationRoutes(
   for (const op of registry.operations()) {
     const pattern = op.http.path.replace(/\{([^}]+)\}/g, ':$1');
     router.on(op.http.method, pattern, async (req, res) => {
-      const caller: Caller = { ...(await callerOf(op, req, deps)), address: req.remoteAddress };
+      const caller: Caller = { ...(await callerOf(op, req, deps)), address: deps.clientAddress(req) };
       if (caller.userId) {
         const wait = deps.takeUserToken(caller.userId);
         if (wait > 0)

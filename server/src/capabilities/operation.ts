@@ -1,4 +1,4 @@
-import type { ActorSystem, AnyActorType } from '@shutter/actors';
+import type { ActorSystem, AnyActorType, Bus } from '@shutter/actors';
 import {
   type MethodName,
   type MethodParams,
@@ -10,13 +10,20 @@ import type { TokenMinter } from '../auth/tokens.js';
 import type { BlobStore } from '../blobs/blob-store.js';
 import type { Config } from '../config/index.js';
 import type { JobQueue, JobQueueOptions } from '../jobs/index.js';
+import type { RateClass } from '../limits/rate-classes.js';
+import type { RateLimiter } from '../limits/rate-limiter.js';
 import type { Logger } from '../log.js';
 import type { MediaService } from '../media/media-service.js';
 import type { Migration } from '../sql/sql.js';
 import type { Databases } from '../storage/databases.js';
 import type { StreamBatchPublisher } from '../streams/publisher.js';
 import type { DomainEvents } from './events.js';
+import type { ExploreStore } from './explore/explore-store.js';
 import type { FeedStore } from './feed/feed-store.js';
+import type { LocationStore } from './nearby/location-store.js';
+import type { PresenceStore } from './presence/presence-store.js';
+import type { PushOutbox } from './push-outbox.js';
+import type { TrendingStore } from './trending/trending-store.js';
 
 /** Who may call an operation: any authenticated user, or anyone (HTTP without a token). */
 export type OperationAuth = 'user' | 'none';
@@ -37,7 +44,11 @@ export interface Caller {
   userId: string;
   /** The WebSocket session, when the call came over a socket. */
   session: string | undefined;
-  /** The client's network address (the HTTP request's or the socket's peer), for per-address limits. */
+  /**
+   * The client's network address, for per-address limits: the HTTP
+   * request's or the socket's peer, or the address a trusted proxy named
+   * (TRUSTED_PROXIES).
+   */
   address?: string;
 }
 
@@ -69,12 +80,29 @@ export interface CapabilityPorts {
   events: DomainEvents;
   /** Each reader's stored feed of post ids (Redis with REDIS_URL, else in memory): see `feed/feed-store.ts`. */
   feeds: FeedStore;
+  /** Nearby friends' fixes by geohash cell (Redis with REDIS_URL, else in memory): see `nearby/location-store.ts`. */
+  locations: LocationStore;
+  /** The trending sets of posts and hashtags, shared by the cluster (Redis with REDIS_URL, else in memory). */
+  trending: TrendingStore;
+  /** Each explore user's recommendations and recently shown posts (Redis with REDIS_URL, else in memory). */
+  explore: ExploreStore;
   /**
    * Mints the access tokens the gateway verifies (`sub` = user id), with the
    * node's signing key; undefined when the node only verifies tokens an
    * outside identity provider issues (AUTH_JWT_PUBLIC_KEY alone).
    */
   tokens: TokenMinter | undefined;
+  /**
+   * Token buckets shared by the cluster (Redis with REDIS_URL, else this
+   * node's memory): the registry's per-class limits and the login limits.
+   */
+  limiter: RateLimiter;
+  /** Durable pushes to users' devices (notifications not seen on a socket in time). */
+  push: PushOutbox;
+  /** The node's message bus (NATS in a cluster, in-process otherwise): for what a capability tells every node. */
+  bus: Bus;
+  /** Who is online on which node (Redis with REDIS_URL, else in memory): see `presence/presence-store.ts`. */
+  presence: PresenceStore;
   /** Removes a deleted account's data: every capability's `onUserDeleted` (the registry's). */
   userDeleted: (userId: string) => Promise<void>;
 }
@@ -106,11 +134,18 @@ export interface OperationSpec<M extends MethodName> {
   summary: string;
   http: HttpBinding;
   auth: OperationAuth;
+  /**
+   * The rate class its calls take from (`limits/rate-classes.ts`,
+   * RATE_LIMITS), per user, or per client address for `auth: 'none'`.
+   * Default: `read` for a GET route, `write` for any other.
+   */
+  rate?: RateClass;
   handler: OperationHandler<M>;
 }
 
 /** An operation with its schemas attached, as the registry holds it. */
 export interface Operation<M extends MethodName = MethodName> extends OperationSpec<M> {
+  rate: RateClass;
   params: (typeof Methods)[M]['params'];
   result: (typeof Methods)[M]['result'];
   idempotent: boolean;
@@ -124,6 +159,7 @@ export function defineOperation<M extends MethodName>(spec: OperationSpec<M>): O
   const schemas: MethodSchemas = Methods[spec.method];
   return {
     ...spec,
+    rate: spec.rate ?? (spec.http.method === 'GET' ? 'read' : 'write'),
     params: schemas.params as (typeof Methods)[M]['params'],
     result: schemas.result as (typeof Methods)[M]['result'],
     idempotent: schemas.idempotent,
@@ -142,10 +178,11 @@ export interface Capability {
   actors?: (ports: CapabilityPorts) => readonly AnyActorType[];
   /**
    * Who may subscribe to streams of the kinds named here (`author` for
-   * `author:<id>:posts`…). A kind no capability names keeps the gateway's
-   * default rule (`user:<id>:…` for that user alone; `topic:` and `photo:` public).
+   * `author:<id>:posts`…), and whether under a lease (`post` for
+   * `post:<id>`). A kind no capability names keeps the gateway's default
+   * rule (`user:<id>:…` for that user alone; `topic:` and `photo:` public).
    */
-  streams?: Record<string, StreamAuthorizer>;
+  streams?: Record<string, StreamRule>;
   /** Background work of this capability (a queue consumer…), started once the node's ports are up. */
   start?: (ports: CapabilityPorts) => Promise<{ stop(): Promise<void> }>;
   /** Removes this capability's data of a deleted account, from every shard it touched. */
@@ -158,6 +195,46 @@ export type StreamAuthorizer = (
   userId: string,
   stream: string,
 ) => boolean | Promise<boolean>;
+
+/**
+ * A stream kind whose subscriptions are views with a lease: the client
+ * renews by sending `sub` again (authorized again each time), and the
+ * gateway ends a lease that runs out (docs/protocol.md §6.9). `onView` and
+ * `onLeave` hear of it: on the grant and each renewal, and once at the end
+ * (unsub, lapse, a refused renewal, the socket closing). They run on the
+ * gateway's path: hand the news on (an actor `tell`) and return; a throw is
+ * logged, never answered.
+ */
+export interface LeasedStreamRule {
+  authorize: StreamAuthorizer;
+  /** The lease, from the node's configuration. */
+  leaseMs: (config: Config) => number;
+  /**
+   * A direct stream: nothing is stored or published on the bus; the
+   * capability sends each view its own events with `StreamView.push` (what
+   * one subscriber alone should get: the presence of the people it follows).
+   */
+  direct?: boolean;
+  onView?: (ports: CapabilityPorts, view: StreamView) => void;
+  onLeave?: (ports: CapabilityPorts, view: StreamView) => void;
+}
+
+/** One leased subscription, as `onView`/`onLeave` see it. */
+export interface StreamView {
+  stream: string;
+  userId: string;
+  /** The subscribing connection, unique in the cluster: `<node id>/<session>`. */
+  viewer: string;
+  leaseMs: number;
+  /**
+   * Sends `data` as the next event of a direct stream to this view alone;
+   * false (nothing sent) once the view ended or for a stream that is not direct.
+   */
+  push(data: unknown): boolean;
+}
+
+/** Who may subscribe to a stream kind: a plain authorizer, or a leased rule. */
+export type StreamRule = StreamAuthorizer | LeasedStreamRule;
 
 /** An operation of any method, as a list holds it. */
 export type AnyOperation = { [M in MethodName]: Operation<M> }[MethodName];

@@ -9,8 +9,9 @@ import type {
   CapabilityPorts,
   Operation,
   OperationContext,
-  StreamAuthorizer,
 } from './operation.js';
+import type { OperationRateLimits } from './rate-limits.js';
+import { compileStreamRule } from './stream-rules.js';
 
 export interface RegistryOptions {
   ports: CapabilityPorts;
@@ -21,6 +22,11 @@ export interface RegistryOptions {
   idempotency: IdempotencyStore;
   /** Check every result against its schema (development and tests; off in production). */
   checkResults: boolean;
+  /**
+   * Every call takes from its class's bucket (RATE_LIMITS) once its params
+   * are valid. The node always passes them; tests of other rules may not.
+   */
+  limits?: OperationRateLimits;
 }
 
 /** One call, from either front door. */
@@ -36,7 +42,8 @@ export interface OperationCall {
  * Every operation of every capability, by method name. Both front doors
  * call `call()`: the WebSocket gateway for a `req`, the HTTP routes
  * (`http-routes.ts`) for a request to an operation's path. It validates the
- * params (schema, and clean text: well-formed Unicode without NUL), runs a
+ * params (schema, and clean text: well-formed Unicode without NUL), takes
+ * from the caller's rate-limit bucket of the operation's class, runs a
  * non-idempotent operation with a key through the idempotency store,
  * dispatches, and checks results when asked. It throws; the edge
  * (`toPublicError`) turns what it throws into what the client sees.
@@ -68,20 +75,18 @@ export class OperationRegistry {
 
   /**
    * The gateway's `sub` check: the rule of the capability that names the
-   * stream's kind, else `fallback` (the default rule).
+   * stream's kind (with its lease, if it has one), else `fallback` (the
+   * default rule).
    */
   authorizer(fallback: SubscribeAuthorizer): SubscribeAuthorizer {
-    const rules = new Map<string, StreamAuthorizer>();
+    const rules = new Map<string, SubscribeAuthorizer>();
     for (const cap of this.capabilities) {
       for (const [kind, rule] of Object.entries(cap.streams ?? {})) {
         if (rules.has(kind)) throw new Error(`two capabilities authorize ${kind}: streams`);
-        rules.set(kind, rule);
+        rules.set(kind, compileStreamRule(rule, this.options.ports));
       }
     }
-    return (userId, stream) => {
-      const rule = rules.get(streamKind(stream));
-      return rule ? rule(this.options.ports, userId, stream) : fallback(userId, stream);
-    };
+    return (userId, stream) => (rules.get(streamKind(stream)) ?? fallback)(userId, stream);
   }
 
   /** Removes a deleted account's data: every capability's `onUserDeleted`, in registration order. */
@@ -107,6 +112,8 @@ export class OperationRegistry {
     const params = c.params === undefined ? {} : c.params;
     const v = validate(op.params, params);
     if (!v.ok) throw new ShutterError('bad_request', `params${v.message}`);
+    // After validation: a refused bad input changes nothing, not even the caller's allowance.
+    await this.options.limits?.take(op, c.caller);
     const ctx: OperationContext = {
       ...this.options.ports,
       caller: c.caller,

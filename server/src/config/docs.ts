@@ -8,6 +8,11 @@ const TITLES: Record<string, string> = {
   media: 'Media',
   actors: 'Actors and cluster',
   feed: 'Feed',
+  limits: 'Rate limits',
+  push: 'Push',
+  live: 'Live views of posts',
+  notifications: 'Notifications',
+  search: 'Search and places',
 };
 
 function shown(v: unknown): string {
@@ -38,7 +43,9 @@ export function renderConfigDocs(): string {
     );
     for (const s of Object.values(shape) as Setting<unknown>[]) {
       const cell = (x: string) => x.replaceAll('|', '\\|').replaceAll('\n', ' ');
-      out.push(`| \`${s.env}\` | \`${cell(shown(s.default))}\` | ${cell(s.allowed)} | ${cell(s.doc)} |`);
+      out.push(
+        `| \`${s.env}\` | \`${cell(s.shownDefault ?? shown(s.default))}\` | ${cell(s.allowed)} | ${cell(s.doc)} |`,
+      );
     }
   }
   return `${out.join('\n')}\n`;

@@ -2,11 +2,20 @@ import { hostname } from 'node:os';
 import { parseShardRanges } from '../storage/shard-ranges.js';
 import { actorSettings } from './actors.js';
 import { authSettings } from './auth.js';
+import { exploreSettings } from './explore.js';
 import { feedSettings } from './feed.js';
 import { gatewaySettings } from './gateway.js';
+import { limitSettings } from './limits.js';
+import { liveSettings } from './live.js';
 import { mediaSettings } from './media.js';
+import { nearbySettings } from './nearby.js';
+import { notificationSettings } from './notifications.js';
+import { presenceContradictions, presenceSettings } from './presence.js';
+import { pushContradictions, pushSettings } from './push.js';
+import { searchSettings } from './search.js';
 import { serviceSettings } from './services.js';
 import { ConfigError, parseSettings, type SettingsShape, type ValuesOf } from './settings.js';
+import { trendingSettings } from './trending.js';
 
 export { ConfigError } from './settings.js';
 
@@ -18,6 +27,15 @@ export const allSettings = {
   media: mediaSettings,
   actors: actorSettings,
   feed: feedSettings,
+  limits: limitSettings,
+  push: pushSettings,
+  live: liveSettings,
+  notifications: notificationSettings,
+  presence: presenceSettings,
+  nearby: nearbySettings,
+  trending: trendingSettings,
+  explore: exploreSettings,
+  search: searchSettings,
 } as const satisfies Record<string, SettingsShape>;
 
 export type Config = { [K in keyof typeof allSettings]: ValuesOf<(typeof allSettings)[K]> };
@@ -103,5 +121,17 @@ function contradictions(c: Config): string[] {
     );
   }
   if (c.gateway.connBurst < 1 || c.gateway.userBurst < 1) out.push('Rate limit bursts must be at least 1.');
+  out.push(...pushContradictions(c.push));
+  out.push(...presenceContradictions(c.presence));
+  if (c.live.postViewLeaseMs >= c.actors.idleMs) {
+    out.push(
+      `POST_VIEW_LEASE_MS (${c.live.postViewLeaseMs}) must be less than ACTOR_IDLE_MS (${c.actors.idleMs}): a post actor would go idle between its viewers' renewals and forget them.`,
+    );
+  }
+  if (c.nearby.viewLeaseMs >= c.actors.idleMs) {
+    out.push(
+      `NEARBY_VIEW_LEASE_MS (${c.nearby.viewLeaseMs}) must be less than ACTOR_IDLE_MS (${c.actors.idleMs}): a watcher of the nearby list would go idle between renewals and stop sending it.`,
+    );
+  }
   return out;
 }

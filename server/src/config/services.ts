@@ -1,4 +1,4 @@
-import { bool, oneOf, str, url } from './settings.js';
+import { bool, int, oneOf, str, url } from './settings.js';
 
 /** Outside services; each empty value selects the embedded default. */
 export const serviceSettings = {
@@ -21,6 +21,13 @@ export const serviceSettings = {
     'REDIS_URL',
     ['redis:', 'rediss:'],
     'Redis for stream history (shared by every node, so a client resumes on any of them); empty keeps it in memory.',
+  ),
+  redisCommandTimeoutMs: int(
+    'REDIS_COMMAND_TIMEOUT_MS',
+    2000,
+    0,
+    60_000,
+    'A Redis command with no answer after this long fails (0: wait for ever), so a stalled Redis never holds a request: every user of Redis has a fallback or an error for it.',
   ),
   natsUrl: url(
     'NATS_URL',

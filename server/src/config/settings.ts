@@ -10,11 +10,20 @@ export interface Setting<T> {
   /** Shown in docs/configuration.md. */
   readonly allowed: string;
   readonly default: T;
+  /** How docs/configuration.md shows the default, when `String(default)` would not say it. */
+  readonly shownDefault?: string;
   parse(raw: string): T | ParseFailure;
 }
 
+/**
+ * A value the setting refuses: what it expects (reported as "<ENV> must be
+ * <expected>"), or, for a setting with parts, one whole sentence per problem.
+ */
 export class ParseFailure {
-  constructor(readonly expected: string) {}
+  constructor(
+    readonly expected: string,
+    readonly sentences: readonly string[] = [],
+  ) {}
 }
 
 const fail = (expected: string) => new ParseFailure(expected);
@@ -137,7 +146,8 @@ export function parseSettings<S extends SettingsShape>(
       continue;
     }
     const v = setting.parse(raw);
-    if (v instanceof ParseFailure) {
+    if (v instanceof ParseFailure && v.sentences.length > 0) problems.push(...v.sentences);
+    else if (v instanceof ParseFailure) {
       const shown = raw.length > 40 ? `${raw.slice(0, 40)}…` : raw;
       problems.push(`${setting.env} must be ${v.expected} (got "${shown}").`);
     } else values[key] = v;

@@ -12,6 +12,7 @@ import {
 import { readClientFrame } from '@shutter/protocol/validate';
 import type { PublicError } from '../errors.js';
 import type { HubMember } from '../streams/stream-hub.js';
+import type { LeaseHolder, StreamLease } from './authorize.js';
 import type { EngineSocket, SocketHandler } from './engine.js';
 import type { ConnectionHost } from './host.js';
 import { type BucketState, takeToken } from './token-bucket.js';
@@ -41,6 +42,14 @@ export interface ConnectionIdentity {
   expiresAt: number;
 }
 
+/** A leased subscription of a connection: held until `until` (ms) unless renewed. */
+export interface HeldLease {
+  readonly until: number;
+  readonly lease: StreamLease;
+  /** A direct lease's own epoch and the seq of the last event pushed (kept across renewals). */
+  direct?: { readonly epoch: string; seq: number };
+}
+
 /**
  * One client socket: the protocol state machine (hello → open → closed),
  * frame decoding and validation, rate limits, its token's expiry and its
@@ -49,7 +58,7 @@ export interface ConnectionIdentity {
  * below. Kept small on purpose: an idle connection is one of these plus its
  * socket.
  */
-export class Connection implements SocketHandler, HubMember, BucketState {
+export class Connection implements SocketHandler, HubMember, BucketState, LeaseHolder {
   private state = State.AwaitingHello;
   #userId = '';
   #session = '';
@@ -65,6 +74,8 @@ export class Connection implements SocketHandler, HubMember, BucketState {
   private limitedStrikes = 0;
   /** Streams this connection is subscribed to, with the id of the `sub` that did it. */
   private subs: Map<string, number> | undefined;
+  /** The leased ones among `subs` (a view of a post…), checked by `tick`. */
+  private leases: Map<string, HeldLease> | undefined;
   /** Per stream, the tail of this connection's queued `sub`/`unsub` operations. */
   private chains: Map<string, Promise<void>> | undefined;
 
@@ -244,7 +255,9 @@ export class Connection implements SocketHandler, HubMember, BucketState {
       this.send({ t: 'notice', kind: 'token_expiring', expiresAt: this.#expiresAt });
     }
     // Its own check: a tick that sends a notice must not skip a slow consumer.
-    if (this.sock.bufferedAmount() > l.sendBufferBytes) this.onBackpressure();
+    if (this.sock.bufferedAmount() > l.sendBufferBytes) return this.onBackpressure();
+    // The host ends each in the stream's order of operations, after a renewal already queued.
+    if (this.leases) for (const [s, held] of this.leases) if (now >= held.until) this.gw.leaseLapsed(this, s);
   }
 
   // ---- subscriptions (the state; `Subscriptions` holds the rules) --------------
@@ -257,12 +270,35 @@ export class Connection implements SocketHandler, HubMember, BucketState {
     return this.subs?.size ?? 0;
   }
 
-  addSubscription(stream: string, subId: number): void {
+  /** Adds a subscription; with `lease`, one that lapses unless renewed (`renewLease`). */
+  addSubscription(stream: string, subId: number, lease?: HeldLease): void {
     (this.subs ??= new Map()).set(stream, subId);
+    if (lease) this.renewLease(stream, lease);
+  }
+
+  /** The lease a subscription is held under, if it is a leased one. */
+  leaseOf(stream: string): HeldLease | undefined {
+    return this.leases?.get(stream);
+  }
+
+  renewLease(stream: string, lease: HeldLease): void {
+    const leases = (this.leases ??= new Map());
+    const direct = leases.get(stream)?.direct;
+    leases.set(stream, direct && !lease.direct ? { ...lease, direct } : lease);
+  }
+
+  /** The next `ev` of a direct leased stream, to this connection alone (`LeaseHolder.push`). */
+  push(stream: string, data: unknown): boolean {
+    const d = this.leases?.get(stream)?.direct;
+    if (!d || this.state !== State.Open) return false;
+    d.seq++;
+    this.send({ t: 'ev', stream, epoch: d.epoch, seq: d.seq, data, ts: this.gw.now() });
+    return true;
   }
 
   /** False when it was not subscribed. */
   removeSubscription(stream: string): boolean {
+    if (this.leases?.delete(stream) && this.leases.size === 0) this.leases = undefined;
     return this.subs?.delete(stream) ?? false;
   }
 

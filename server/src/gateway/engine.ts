@@ -24,14 +24,18 @@ export interface UpgradeRequest {
   /** Offered subprotocols, in the client's order. */
   readonly protocols: string[];
   readonly remoteAddress: string;
+  /** The request's `X-Forwarded-For`, if it has one (believed only from a trusted proxy). */
+  readonly forwardedFor: string | undefined;
 }
 
 export type UpgradeDecision =
-  | { accept: true; protocol: string }
+  /** `address`: the client's, which the socket then reports as its `remoteAddress`. */
+  | { accept: true; protocol: string; address: string }
   | { accept: false; status: number; message: string; headers?: Record<string, string> };
 
 /** One open socket, engine side. */
 export interface EngineSocket {
+  /** The client's address, as the upgrade decided it (the peer's, or the one a trusted proxy named). */
   readonly remoteAddress: string;
   /** Queues a frame; text frames for strings, binary for bytes. */
   send(frame: Frame): void;

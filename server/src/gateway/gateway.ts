@@ -24,6 +24,12 @@ import { BucketMap } from './token-bucket.js';
 
 export type { GatewayCounters, GatewayLimits } from './host.js';
 
+/** Sessions as the gateway sees them start and end (`session`: unique on this node). */
+export interface SessionListener {
+  opened(userId: string, session: string): void;
+  closed(userId: string, session: string): void;
+}
+
 export interface GatewayDeps {
   limits: GatewayLimits;
   nodeId: string;
@@ -34,6 +40,17 @@ export interface GatewayDeps {
   authorize: SubscribeAuthorizer;
   log: Logger;
   now?: () => number;
+  /**
+   * Hears of every authenticated session: `opened` right after its
+   * `welcome`, `closed` once when its socket closed (only for a session
+   * that opened). Called on the gateway's path: hand the news on and return.
+   */
+  sessions?: SessionListener;
+  /**
+   * The client's address from the upgrade's peer and `X-Forwarded-For`
+   * (TRUSTED_PROXIES, `limits/client-address.ts`); the peer's when absent.
+   */
+  clientAddress?: (peer: string, forwardedFor: string | undefined) => string;
 }
 
 const SWEEP_MS = 250;
@@ -59,6 +76,7 @@ export class Gateway implements ConnectionHost {
     slowConsumers: 0,
     authFailures: 0,
     requests: 0,
+    leasesLapsed: 0,
   };
   readonly now: () => number;
   private readonly conns = new Set<Connection>();
@@ -87,6 +105,7 @@ export class Gateway implements ConnectionHost {
       deps.authorize,
       deps.limits.maxSubscriptions,
       (e, c, w) => this.publicError(e, c, w),
+      this.now,
     );
   }
 
@@ -137,7 +156,8 @@ export class Gateway implements ConnectionHost {
     }
     const protocol = req.protocols.find((p) => codecFor(p) !== undefined);
     if (!protocol) return refuse(400, 'bad_request: offer subprotocol shutter.v1.msgpack or shutter.v1.json');
-    return { accept: true, protocol };
+    const address = this.deps.clientAddress?.(req.remoteAddress, req.forwardedFor) ?? req.remoteAddress;
+    return { accept: true, protocol, address };
   }
 
   private open(sock: EngineSocket, protocol: string): Connection {
@@ -168,6 +188,7 @@ export class Gateway implements ConnectionHost {
     );
     this.counters.connectionsClosed++;
     this.subscriptions.dropAll(conn);
+    if (conn.session) this.tellSessions('closed', conn.userId, conn.session);
   }
 
   /** @internal */
@@ -182,7 +203,7 @@ export class Gateway implements ConnectionHost {
         if (!conn.isOpen) return;
         const session = `${this.sessionPrefix}-${(++this.sessionSeq).toString(36)}`;
         this.unauthenticated.delete(conn);
-        conn.open(
+        const opened = conn.open(
           { userId: id.userId, session, expiresAt: id.expiresAt },
           {
             t: 'welcome',
@@ -199,6 +220,7 @@ export class Gateway implements ConnectionHost {
             },
           },
         );
+        if (opened) this.tellSessions('opened', id.userId, session);
       },
       (err: unknown) => {
         this.counters.authFailures++;
@@ -254,6 +276,19 @@ export class Gateway implements ConnectionHost {
     this.subscriptions.unsubscribe(conn, msg);
   }
 
+  /** @internal */
+  leaseLapsed(conn: Connection, stream: string): void {
+    this.subscriptions.lapse(conn, stream, () => this.counters.leasesLapsed++);
+  }
+
+  private tellSessions(what: 'opened' | 'closed', userId: string, session: string): void {
+    try {
+      this.deps.sessions?.[what](userId, session);
+    } catch (err) {
+      this.deps.log.error({ err, user: userId }, `a session ${what} listener failed`);
+    }
+  }
+
   /** @internal the one edge where a failure becomes what the client sees */
   publicError(err: unknown, conn: Connection, what: string): PublicError {
     const e = toPublicError(err, this.deps.log, { user: conn.userId, what }, this.limits.exposeErrors);
@@ -266,7 +301,7 @@ export class Gateway implements ConnectionHost {
 
   /**
    * Every 250 ms the sockets still owing `hello`; every fourth tick (1 s) all
-   * of them, for idle time, token expiry and slow consumers. A full pass over
+   * of them, for idle time, token expiry, slow consumers and lapsed leases. A full pass over
    * every socket four times a second cost a few % of a core at 10 000 idle
    * sockets (docs/performance.md).
    */

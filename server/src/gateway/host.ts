@@ -14,6 +14,8 @@ export interface GatewayCounters {
   slowConsumers: number;
   authFailures: number;
   requests: number;
+  /** Leased subscriptions ended because the client did not renew them. */
+  leasesLapsed: number;
 }
 
 /**
@@ -33,6 +35,8 @@ export interface ConnectionHost {
   request(conn: Connection, msg: ReqMessage): void;
   subscribe(conn: Connection, msg: SubMessage): void;
   unsubscribe(conn: Connection, msg: UnsubMessage): void;
+  /** A leased subscription of `conn` is past its lease (seen by the sweep): end it unless renewed meanwhile. */
+  leaseLapsed(conn: Connection, stream: string): void;
   /** The connection closed; `how` is the close name the server sent, or the code the peer closed with. */
   connectionClosed(conn: Connection, how?: string | number): void;
 }

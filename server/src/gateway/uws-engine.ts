@@ -100,6 +100,7 @@ export class UwsEngineImpl implements WsEngine {
         const offered = req.getHeader('sec-websocket-protocol');
         const extensions = req.getHeader('sec-websocket-extensions');
         const origin = req.getHeader('origin');
+        const forwardedFor = req.getHeader('x-forwarded-for');
         const decision = hooks.upgrade({
           path: req.getUrl(),
           origin: origin === '' ? undefined : origin,
@@ -108,6 +109,7 @@ export class UwsEngineImpl implements WsEngine {
             .map((s) => s.trim())
             .filter(Boolean),
           remoteAddress,
+          forwardedFor: forwardedFor === '' ? undefined : forwardedFor,
         });
         if (!decision.accept) {
           res.writeStatus(`${decision.status} Refused`);
@@ -120,7 +122,7 @@ export class UwsEngineImpl implements WsEngine {
           return;
         }
         res.upgrade<UserData>(
-          { protocol: decision.protocol, remoteAddress },
+          { protocol: decision.protocol, remoteAddress: decision.address },
           key,
           decision.protocol,
           extensions,

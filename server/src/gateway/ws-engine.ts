@@ -108,6 +108,7 @@ export class WsEngineImpl implements WsEngine {
         .map((s) => s.trim())
         .filter(Boolean),
       remoteAddress: req.socket.remoteAddress ?? '',
+      forwardedFor: [req.headers['x-forwarded-for'] ?? []].flat().join(', ') || undefined,
     });
     if (!decision.accept) {
       const reason = decision.status === 503 ? 'Service Unavailable' : 'Refused';
@@ -116,7 +117,7 @@ export class WsEngineImpl implements WsEngine {
     }
     (req as IncomingMessage & { chosenProtocol?: string }).chosenProtocol = decision.protocol;
     this.wss.handleUpgrade(req, socket, head, (ws) => {
-      const sock = new WsSocket(ws, socket, req.socket.remoteAddress ?? '', this);
+      const sock = new WsSocket(ws, socket, decision.address, this);
       const handler = this.hooks.open(sock, decision.protocol);
       sock.attach(handler);
     });

@@ -33,6 +33,7 @@ export function jobQueueContract(
     backoffBaseMs: 100,
     backoffMaxMs: 1_000,
     leaseMs: 30_000,
+    stateTtlMs: 7 * 86_400_000,
     ...o,
   });
 
@@ -58,6 +59,28 @@ export function jobQueueContract(
           attempts: 1,
         });
         expect(await queue.get('missing')).toBeUndefined();
+      } finally {
+        await cleanup();
+      }
+    });
+
+    it('forgets finished jobs (done and dead) once stateTtlMs has passed, not before', async () => {
+      const { queue, cleanup } = await open(opts({ stateTtlMs: 1_500, maxAttempts: 1 }));
+      try {
+        await queue.enqueue('ok1', { n: 1 });
+        await queue.enqueue('bad1', { n: 2 });
+        const c = queue.consume(async (j) => {
+          if (j.payload.n === 2) throw new Error('fails');
+        });
+        await until(async () => (await queue.get('ok1'))?.status === 'done');
+        await until(async () => (await queue.get('bad1'))?.status === 'dead');
+        // Kept for its TTL: still readable half-way through.
+        await sleep(500);
+        expect((await queue.get('ok1'))?.status).toBe('done');
+        await until(
+          async () => (await queue.get('ok1')) === undefined && (await queue.get('bad1')) === undefined,
+        );
+        await c.stop();
       } finally {
         await cleanup();
       }

@@ -26,6 +26,11 @@
  *   of concurrent retries of one dead job exactly one re-queues it. A worker
  *   still running an attempt from before the retry cannot complete or fail
  *   the retried job.
+ * - A finished job (done or dead) is remembered for `stateTtlMs` after its
+ *   last change (default 7 days): `get` shows it and an enqueue of its id is
+ *   dropped. After that the queue may forget it, so the table or bucket
+ *   stays the size of a week's jobs instead of growing forever; an id
+ *   enqueued again after that runs again.
  */
 export interface JobQueue<P> {
   readonly kind: 'sql' | 'nats';
@@ -81,6 +86,8 @@ export interface JobQueueOptions {
   backoffMaxMs: number;
   /** How long a running job is held before it is presumed abandoned. */
   leaseMs: number;
+  /** How long a finished job (done, dead) stays readable and deduplicates its id. */
+  stateTtlMs: number;
 }
 
 export const defaultJobQueueOptions: JobQueueOptions = {
@@ -88,6 +95,7 @@ export const defaultJobQueueOptions: JobQueueOptions = {
   backoffBaseMs: 1_000,
   backoffMaxMs: 60_000,
   leaseMs: 60_000,
+  stateTtlMs: 7 * 86_400_000,
 };
 
 /** Ids are safe as SQL keys, NATS message ids and KV keys alike. */

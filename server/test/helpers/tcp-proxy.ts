@@ -59,6 +59,22 @@ export class TcpProxy {
     for (const p of this.pairs) this.stallPair(p);
   }
 
+  /**
+   * The connections open now go dark for good, as after a network switch or
+   * a dead NAT entry: no byte and no close crosses in either direction (the
+   * node closing its end does not reach the client), while new connections
+   * flow normally.
+   */
+  blackhole(): void {
+    for (const pair of this.pairs) {
+      this.stallPair(pair);
+      const upstream = pair[1];
+      upstream.removeAllListeners('close');
+      upstream.removeAllListeners('error');
+      upstream.on('error', () => {});
+    }
+  }
+
   private stallPair([a, b]: [Socket, Socket]): void {
     a.unpipe();
     b.unpipe();

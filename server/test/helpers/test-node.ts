@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config/index.js';
 import { type Logger, silentLogger } from '../../src/log.js';
-import { type ShutterNode, startNode } from '../../src/node.js';
+import { type NodeOptions, type ShutterNode, startNode } from '../../src/node.js';
 import { PgSql } from '../../src/sql/index.js';
 import { postgresUrl, postgresUrlB, testShards, uniqueName } from '../services.js';
 
@@ -17,12 +17,14 @@ export const TRANSPORTS: Transport[] = ['ws', 'uws'];
  * again on shutdown: two databases as two physical shards (`testShards`:
  * logical shards 0–511 in `test`, 512–1023 in `test_shard_b`) unless `env`
  * names DATABASE_URL or DATABASE_SHARDS itself — so every test of the domain
- * runs on partitioned storage.
+ * runs on partitioned storage. `options` go to `startNode` (a test's own
+ * subscribe `authorize` rule…).
  */
 export async function startTestNode(
   transport: Transport,
   env: Record<string, string> = {},
   logger: Logger = silentLogger(),
+  options: Omit<NodeOptions, 'logger'> = {},
 ): Promise<ShutterNode> {
   const ns = env.NAMESPACE ?? uniqueName('node').toLowerCase().slice(0, 32);
   const sharded = env.DATABASE_URL === undefined && env.DATABASE_SHARDS === undefined;
@@ -37,7 +39,7 @@ export async function startTestNode(
     NODE_ENV: 'test',
     ...env,
   });
-  const node = await startNode(config, { logger });
+  const node = await startNode(config, { ...options, logger });
   const shutdown = node.shutdown.bind(node);
   let dropped: Promise<void> | undefined;
   node.shutdown = () =>

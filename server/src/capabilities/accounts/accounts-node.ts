@@ -26,14 +26,11 @@ export function accountsOf(ports: CapabilityPorts): AccountsNode {
     a = {
       rows: new AccountRows(ports.db),
       refresh: new RefreshTokens(ports.db, auth.refreshTokenTtlSeconds),
-      limiter: new LoginLimiter(
-        {
-          perUsername: auth.loginFailuresPerUsername,
-          perAddress: auth.loginFailuresPerAddress,
-          windowMs: auth.loginWindowSeconds * 1000,
-        },
-        ports.now,
-      ),
+      limiter: new LoginLimiter(ports.limiter, {
+        perUsername: auth.loginFailuresPerUsername,
+        perAddress: auth.loginFailuresPerAddress,
+        windowMs: auth.loginWindowSeconds * 1000,
+      }),
       cost: { memoryKib: auth.argon2MemoryKib, timeCost: auth.argon2TimeCost },
     };
     nodes.set(ports.db, a);

@@ -1,7 +1,8 @@
 import { ShutterError } from '@shutter/protocol';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { LoginLimiter } from './login-limiter.js';
+import { MemoryRateLimiter } from '../../limits/memory-rate-limiter.js';
+import { LoginLimiter, type LoginLimits } from './login-limiter.js';
 import { checkPassword, hashPassword, needsRehash, verifyNothing, verifyPassword } from './passwords.js';
 import { checkUsername } from './usernames.js';
 
@@ -87,38 +88,45 @@ describe('passwords', () => {
 });
 
 describe('LoginLimiter', () => {
-  it('refuses a username after its limit of failures until the oldest leaves the window', () => {
+  const limiterAt = (clock: () => number, limits: LoginLimits) =>
+    new LoginLimiter(new MemoryRateLimiter({ maxKeys: 1000 }, clock), limits);
+  const refusal = (p: Promise<void>) =>
+    p.then(
+      () => undefined,
+      (e: unknown) => (e instanceof ShutterError ? e.code : `not a ShutterError: ${String(e)}`),
+    );
+
+  it('refuses a username after its limit of failures, then allows one more per window', async () => {
     let now = 1_000_000;
-    const l = new LoginLimiter({ perUsername: 3, perAddress: 100, windowMs: 60_000 }, () => now);
+    const l = limiterAt(() => now, { perUsername: 3, perAddress: 100, windowMs: 60_000 });
     for (let i = 0; i < 3; i++) {
-      l.check('ada', '10.0.0.1');
-      l.failed('ada', '10.0.0.1');
+      await l.check('ada', '10.0.0.1');
+      await l.failed('ada', '10.0.0.1');
       now += 1000;
     }
-    let err: unknown;
-    try {
-      l.check('ada', '10.0.0.2');
-    } catch (e) {
-      err = e;
-    }
+    const err = await l.check('ada', '10.0.0.2').catch((e: unknown) => e);
     expect((err as ShutterError).code).toBe('rate_limited');
-    // The first failure was at 1 000 000; it leaves the window at 1 060 000; now is 1 003 000.
+    // The first failure was at 1 000 000; a window later, 1 060 000, one more is allowed; now is 1 003 000.
     expect((err as ShutterError).retryAfterMs).toBe(57_000);
-    expect(() => l.check('grace', '10.0.0.1')).not.toThrow();
+    expect(await refusal(l.check('grace', '10.0.0.1'))).toBeUndefined();
     now += 57_000;
-    expect(() => l.check('ada', '10.0.0.1')).not.toThrow();
+    expect(await refusal(l.check('ada', '10.0.0.1'))).toBeUndefined();
+    await l.failed('ada', '10.0.0.1');
+    // Only one: the next waits a whole window.
+    const again = await l.check('ada', '10.0.0.1').catch((e: unknown) => e);
+    expect((again as ShutterError).retryAfterMs).toBe(60_000);
   });
-  it('refuses an address after its limit whatever the usernames, and a success clears only the username', () => {
+  it('refuses an address after its limit whatever the usernames, and a success clears only the username', async () => {
     const now = 0;
-    const l = new LoginLimiter({ perUsername: 2, perAddress: 4, windowMs: 60_000 }, () => now);
-    for (const u of ['a', 'b', 'c', 'd']) l.failed(u, '10.0.0.9');
-    expect(codeOf(() => l.check('fresh', '10.0.0.9'))).toBe('rate_limited');
-    expect(codeOf(() => l.check('fresh', '10.0.0.10'))).toBeUndefined();
-    l.failed('e', '10.0.0.10');
-    l.failed('e', '10.0.0.10');
-    expect(codeOf(() => l.check('e', '10.0.0.11'))).toBe('rate_limited');
-    l.succeeded('e');
-    expect(codeOf(() => l.check('e', '10.0.0.11'))).toBeUndefined();
-    expect(codeOf(() => l.check('x', '10.0.0.9'))).toBe('rate_limited');
+    const l = limiterAt(() => now, { perUsername: 2, perAddress: 4, windowMs: 60_000 });
+    for (const u of ['a', 'b', 'c', 'd']) await l.failed(u, '10.0.0.9');
+    expect(await refusal(l.check('fresh', '10.0.0.9'))).toBe('rate_limited');
+    expect(await refusal(l.check('fresh', '10.0.0.10'))).toBeUndefined();
+    await l.failed('e', '10.0.0.10');
+    await l.failed('e', '10.0.0.10');
+    expect(await refusal(l.check('e', '10.0.0.11'))).toBe('rate_limited');
+    await l.succeeded('e');
+    expect(await refusal(l.check('e', '10.0.0.11'))).toBeUndefined();
+    expect(await refusal(l.check('x', '10.0.0.9'))).toBe('rate_limited');
   });
 });

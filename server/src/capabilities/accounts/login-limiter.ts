@@ -1,4 +1,5 @@
 import { ShutterError } from '@shutter/protocol';
+import type { RateLimiter, RateRule } from '../../limits/rate-limiter.js';
 
 export interface LoginLimits {
   perUsername: number;
@@ -6,68 +7,57 @@ export interface LoginLimits {
   windowMs: number;
 }
 
-/** Keys tracked at most: past this the oldest are forgotten (memory stays bounded under a spray). */
-const MAX_KEYS = 100_000;
-
 /**
- * Failed logins per username and per client address, in a sliding window
- * (the times of the last `limit` failures of each key). A key with `limit`
- * failures inside the window is refused until the oldest leaves it:
- * `rate_limited` with `retryAfterMs`. A success clears the username's
- * failures (not the address's).
+ * Failed logins per username and per client address, counted in the node's
+ * `RateLimiter` (Redis with REDIS_URL: one count for the whole cluster, so
+ * spreading attempts over N nodes gains nothing). `check` refuses before
+ * any hashing when either key has no failure left: `rate_limited` with
+ * `retryAfterMs`. A success clears the username's failures (not the
+ * address's).
  *
- * In memory, one per node: in a cluster each node counts its own, so an
- * attacker spread over N nodes gets N times the allowance. The engagement
- * issue moves rate limits to Redis.
+ * - Per username: `perUsername` failures, then one more per window — a
+ *   bucket of `perUsername` refilled at one failure per window, so guessing
+ *   one account's password stays slow however long it goes on.
+ * - Per address: `perAddress` failures per window, refilled evenly (many
+ *   people may share an address: a carrier's NAT, an office).
  */
 export class LoginLimiter {
-  private readonly failures = new Map<string, number[]>();
+  private readonly byUsername: RateRule;
+  private readonly byAddress: RateRule;
 
   constructor(
-    private readonly limits: LoginLimits,
-    private readonly now: () => number,
-  ) {}
+    private readonly limiter: RateLimiter,
+    limits: LoginLimits,
+  ) {
+    this.byUsername = { limit: limits.perUsername, periodMs: limits.perUsername * limits.windowMs };
+    this.byAddress = { limit: limits.perAddress, periodMs: limits.windowMs };
+  }
 
-  /** Throws `rate_limited` when either key is over its limit. */
-  check(username: string, address: string): void {
-    const wait = Math.max(
-      this.wait(`u:${username}`, this.limits.perUsername),
-      address ? this.wait(`a:${address}`, this.limits.perAddress) : 0,
-    );
+  /** Throws `rate_limited` when either key is out of failures. */
+  async check(username: string, address: string): Promise<void> {
+    const [u, a] = await Promise.all([
+      this.limiter.peek(userKey(username), this.byUsername),
+      address ? this.limiter.peek(addressKey(address), this.byAddress) : ({ ok: true } as const),
+    ]);
+    const wait = Math.max(u.ok ? 0 : u.retryAfterMs, a.ok ? 0 : a.retryAfterMs);
     if (wait > 0)
       throw new ShutterError('rate_limited', 'too many failed logins; try again later', {
         retryAfterMs: wait,
       });
   }
 
-  failed(username: string, address: string): void {
-    this.add(`u:${username}`, this.limits.perUsername);
-    if (address) this.add(`a:${address}`, this.limits.perAddress);
+  /** Counts a failure against both keys (a failure that finds a key already out counts nothing more). */
+  async failed(username: string, address: string): Promise<void> {
+    await Promise.all([
+      this.limiter.take(userKey(username), this.byUsername),
+      address ? this.limiter.take(addressKey(address), this.byAddress) : undefined,
+    ]);
   }
 
-  succeeded(username: string): void {
-    this.failures.delete(`u:${username}`);
-  }
-
-  private live(key: string): number[] {
-    const since = this.now() - this.limits.windowMs;
-    const times = (this.failures.get(key) ?? []).filter((t) => t > since);
-    if (times.length === 0) this.failures.delete(key);
-    return times;
-  }
-
-  private wait(key: string, limit: number): number {
-    const times = this.live(key);
-    if (times.length < limit) return 0;
-    return Math.max(1, times[times.length - limit]! + this.limits.windowMs - this.now());
-  }
-
-  private add(key: string, limit: number): void {
-    const times = this.live(key);
-    times.push(this.now());
-    // Re-inserted last: the map's order is least recently failed first.
-    this.failures.delete(key);
-    this.failures.set(key, times.slice(-limit));
-    while (this.failures.size > MAX_KEYS) this.failures.delete(this.failures.keys().next().value!);
+  async succeeded(username: string): Promise<void> {
+    await this.limiter.reset(userKey(username));
   }
 }
+
+const userKey = (username: string) => `login-failures:u:${username}`;
+const addressKey = (address: string) => `login-failures:a:${address}`;

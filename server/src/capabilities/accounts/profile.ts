@@ -88,9 +88,9 @@ export const remove = defineOperation({
     if (!cred) return { deleted: true };
     const key = cred.username.toLowerCase();
     const address = ctx.caller.address ?? '';
-    a.limiter.check(key, address);
+    await a.limiter.check(key, address);
     if (!cred.passwordHash || !(await verifyPassword(cred.passwordHash, p.password))) {
-      a.limiter.failed(key, address);
+      await a.limiter.failed(key, address);
       throw new ShutterError('invalid_credentials', 'wrong password');
     }
     await a.rows.markDeleted(id);

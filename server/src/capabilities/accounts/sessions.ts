@@ -17,6 +17,7 @@ export const register = defineOperation({
   summary: 'Creates an account (username, password, display name) and answers its first session.',
   http: { method: 'POST', path: '/v1/accounts', status: 201 },
   auth: 'none',
+  rate: 'register',
   handler: async (ctx, p) => {
     minterOf(ctx);
     const key = checkUsername(p.username);
@@ -49,12 +50,13 @@ export const login = defineOperation({
   summary: 'Signs in with username and password; answers a new session.',
   http: { method: 'POST', path: '/v1/sessions' },
   auth: 'none',
+  rate: 'login',
   handler: async (ctx, p) => {
     minterOf(ctx);
     const a = accountsOf(ctx);
     const key = p.username.toLowerCase();
     const address = ctx.caller.address ?? '';
-    a.limiter.check(key, address);
+    await a.limiter.check(key, address);
     const id = await a.rows.idOf(key);
     const cred = id ? await a.rows.credentials(id) : undefined;
     const ok =
@@ -63,10 +65,10 @@ export const login = defineOperation({
         : await verifyNothing(p.password, a.cost);
     const user = ok && id ? await a.rows.get(id) : undefined;
     if (!user) {
-      a.limiter.failed(key, address);
+      await a.limiter.failed(key, address);
       throw invalidCredentials();
     }
-    a.limiter.succeeded(key);
+    await a.limiter.succeeded(key);
     // A hash made at another cost (AUTH_ARGON2_* changed since) is replaced now that the password is known.
     if (cred?.passwordHash && needsRehash(cred.passwordHash, a.cost))
       await a.rows.rehash(user.id, cred.passwordHash, await hashPassword(p.password, a.cost));
@@ -79,6 +81,7 @@ export const refresh = defineOperation({
   summary: 'Exchanges a refresh token for a new access token and a new refresh token (the old one is spent).',
   http: { method: 'POST', path: '/v1/sessions/refresh' },
   auth: 'none',
+  rate: 'session',
   handler: async (ctx, p) => {
     minterOf(ctx);
     const a = accountsOf(ctx);
@@ -100,6 +103,7 @@ export const logout = defineOperation({
   summary: 'Ends the session a refresh token belongs to (every token of its family).',
   http: { method: 'POST', path: '/v1/sessions/logout' },
   auth: 'none',
+  rate: 'session',
   handler: async (ctx, p) => ({ revoked: await accountsOf(ctx).refresh.revoke(p.refreshToken) }),
 });
 

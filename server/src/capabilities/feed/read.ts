@@ -1,4 +1,5 @@
 import type { MethodResult } from '@shutter/protocol';
+import { onceEvery } from '../../log.js';
 import { GraphReads } from '../graph/edges.js';
 import type { CapabilityPorts } from '../operation.js';
 import { hydratePosts } from '../posts/hydrate.js';
@@ -58,7 +59,18 @@ async function storedPage(
   before: string | undefined,
   limit: number,
 ): Promise<string[]> {
-  const page = await store.page(viewer, { before, limit });
+  const snapshotPage = (snapshot: readonly string[]) =>
+    snapshot.filter((id) => before === undefined || id < before).slice(0, limit);
+  let page: string[] | undefined;
+  try {
+    page = await store.page(viewer, { before, limit });
+  } catch (err) {
+    // The store (Redis) failed or did not answer in REDIS_COMMAND_TIMEOUT_MS: the page comes from
+    // Postgres, as a rebuild would take it, and nothing is stored.
+    if (storeDownMayLog())
+      ports.log.warn({ err }, 'the feed store failed: feed pages come from the database meanwhile');
+    return snapshotPage(await fannedOutPosts(ports, authors, ports.config.feed.maxItems));
+  }
   if (page) return page;
   const token = await store.beginBuild(viewer);
   const snapshot = await fannedOutPosts(ports, authors, ports.config.feed.maxItems);
@@ -67,8 +79,11 @@ async function storedPage(
     if (built) return built;
   }
   // Dropped while building (a follow changed it) or lost at once: this read answers from the snapshot.
-  return snapshot.filter((id) => before === undefined || id < before).slice(0, limit);
+  return snapshotPage(snapshot);
 }
+
+/** A failed feed store is logged at most once per 10 s: while Redis is down every read would. */
+const storeDownMayLog = onceEvery(10_000);
 
 /**
  * What fan-out on write put in a feed of `authors`: their newest live

@@ -33,6 +33,15 @@ export const graphMigrations: Migration[] = [
       PRIMARY KEY (user_id, dir, other_id)
     );`,
   },
+  {
+    // Lists take (user_id, state, dir) in any order; with `dir` second, a lookup of one edge by
+    // (user_id, dir, other_id) matched this index as far as the key and Postgres could pick it,
+    // walking every follower of the user (27 ms for 7 000 followers, measured in a like storm).
+    // With `state` second this index serves such a lookup by user_id alone: the key wins.
+    id: 'graph_002_follows_list_order',
+    sql: `DROP INDEX follows_list;
+    CREATE INDEX follows_list ON follows (user_id, state, dir, edge_id DESC);`,
+  },
 ];
 
 export type EdgeState = 'active' | 'pending';
@@ -118,15 +127,19 @@ export class GraphReads {
     const out: ViewerRelations = { following: new Set(), blocked: new Set() };
     const ids = [...new Set(others)].filter((id) => id !== viewer);
     if (ids.length === 0) return out;
+    // The edge's state is read, not filtered on: with `state = 'active'` in the WHERE, Postgres
+    // may walk follows_list over every edge of the viewer instead of probing the key.
     const r = await this.db.forId(viewer).query<{ other_id: string; kind: string }>(
-      `SELECT other_id::text AS other_id, 'follow' AS kind FROM follows
-        WHERE user_id = $1 AND dir = 'out' AND state = 'active' AND other_id = ANY($2::uuid[])
+      `SELECT other_id::text AS other_id, state AS kind FROM follows
+        WHERE user_id = $1 AND dir = 'out' AND other_id = ANY($2::uuid[])
        UNION ALL
        SELECT other_id::text AS other_id, 'block' AS kind FROM blocks
         WHERE user_id = $1 AND other_id = ANY($2::uuid[])`,
       [viewer, ids],
     );
-    for (const x of r.rows) (x.kind === 'follow' ? out.following : out.blocked).add(x.other_id);
+    for (const x of r.rows)
+      if (x.kind === 'block') out.blocked.add(x.other_id);
+      else if (x.kind === 'active') out.following.add(x.other_id);
     return out;
   }
 

@@ -111,7 +111,13 @@ export const graph = defineCapability({
         notSelf(ctx, p.id, 'approve');
         const me = ctx.caller.userId;
         await userActor(ctx, me).ask({ type: 'approve', follower: p.id }, ask.deadline(ctx));
-        await ctx.events.emit({ type: 'follow.changed', follower: p.id, followee: me, state: 'active' });
+        await ctx.events.emit({
+          type: 'follow.changed',
+          follower: p.id,
+          followee: me,
+          state: 'active',
+          approved: true,
+        });
         return { userId: p.id, state: 'active' as const };
       },
     }),

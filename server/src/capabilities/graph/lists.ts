@@ -1,6 +1,6 @@
 import { isId, type MethodResult, ShutterError } from '@shutter/protocol';
 import type { Databases } from '../../storage/databases.js';
-import { Users } from '../accounts/users.js';
+import { type UserRow, Users } from '../accounts/users.js';
 import { type EdgeState, GraphReads } from './edges.js';
 
 type UserPage = MethodResult<'graph.followers'>;
@@ -62,16 +62,21 @@ export async function listPage(
   for (const id of ids) {
     const u = users.get(id);
     if (!u || hidden.has(id)) continue;
-    items.push({
-      id: u.id,
-      username: u.username,
-      displayName: u.displayName,
-      avatarMediaId: u.avatarMediaId,
-      private: u.private,
-    });
+    items.push(userSummary(u));
   }
   const last = shown[shown.length - 1];
   return { items, nextCursor: more && last ? encodeCursor(last.edgeId) : null };
+}
+
+/** A user as lists show them (`UserSummary`: graph lists, likers). */
+export function userSummary(u: UserRow): UserPage['items'][number] {
+  return {
+    id: u.id,
+    username: u.username,
+    displayName: u.displayName,
+    avatarMediaId: u.avatarMediaId,
+    private: u.private,
+  };
 }
 
 /** Which of `ids` the viewer blocks or is blocked by: one query in the viewer's database. */

@@ -31,10 +31,15 @@ export function parseCaption(caption: string): CaptionParts {
       'bad_request',
       `a caption has at most ${MAX_HASHTAGS} hashtags (this one has ${hashtags.size})`,
     );
+  return { hashtags: [...hashtags], mentions: parseMentions(caption) };
+}
+
+/** The @mentions of a text (a caption, a comment) by the rule above: lower-cased, each once, in order. */
+export function parseMentions(text: string): string[] {
   const mentions = new Set<string>();
-  for (const m of caption.matchAll(MENTION)) {
+  for (const m of text.matchAll(MENTION)) {
     const name = (m[1] as string).replace(/\.+$/, '').toLowerCase();
     if (USERNAME.test(name)) mentions.add(name);
   }
-  return { hashtags: [...hashtags], mentions: [...mentions] };
+  return [...mentions];
 }

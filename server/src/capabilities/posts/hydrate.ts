@@ -2,6 +2,7 @@ import { isId, type Post, type PostImage } from '@shutter/protocol';
 import type { MediaItem } from '../../media/media-records.js';
 import { type UserRow, Users } from '../accounts/users.js';
 import { GraphReads, mayView } from '../graph/edges.js';
+import { likedAmong } from '../likes/likes-rows.js';
 import type { CapabilityPorts } from '../operation.js';
 import { type PostRow, selectPosts } from './post-rows.js';
 
@@ -27,13 +28,13 @@ const URL_EXPIRY_STEP_SECONDS = 3600;
  * A FIXED number of queries whatever the page size (what the feed reads
  * each page with):
  * 1. the posts, one query per database holding some of them (`db.each`);
- * 2. at once: their authors (`Users.many`, one query per database) and the
+ * 2. at once: their authors (`Users.many`, one query per database), the
  *    viewer's follow and block rows toward them (one query on the viewer's
- *    database: `GraphReads.viewerRelations`);
+ *    database: `GraphReads.viewerRelations`) and the viewer's likes among
+ *    them (`likedAmong`, one query per database holding some: a like lives
+ *    with its post);
  * 3. every media item of the page and the authors' avatars (one query on
  *    the home database, where media records live).
- * `likedByMe` is false until likes exist; the engagement capability fills it
- * here with one more query per database (the viewer's likes among the page).
  */
 export async function hydratePosts(
   ports: HydrationPorts,
@@ -62,9 +63,14 @@ export async function hydrateRows(
   if (rows.length === 0) return [];
   const authorIds = [...new Set(rows.map((r) => r.authorId))];
   const check = opts.checkVisibility ?? true;
-  const [authors, relations] = await Promise.all([
+  const [authors, relations, liked] = await Promise.all([
     new Users(ports.db).many(authorIds),
     check ? new GraphReads(ports.db).viewerRelations(viewerId, authorIds) : undefined,
+    likedAmong(
+      ports.db,
+      viewerId,
+      rows.map((r) => r.id),
+    ),
   ]);
   const visible = rows.filter((r) => {
     const author = authors.get(r.authorId);
@@ -77,10 +83,12 @@ export async function hydrateRows(
   }
   const media = new Map((await ports.media.many(mediaIds)).map((m) => [m.id, m]));
   const images = new ImageMaker(ports.blobs, media);
-  return Promise.all(visible.map((r) => toPost(r, authors.get(r.authorId) as UserRow, images)));
+  return Promise.all(
+    visible.map((r) => toPost(r, authors.get(r.authorId) as UserRow, images, liked.has(r.id))),
+  );
 }
 
-async function toPost(r: PostRow, author: UserRow, images: ImageMaker): Promise<Post> {
+async function toPost(r: PostRow, author: UserRow, images: ImageMaker, likedByMe: boolean): Promise<Post> {
   const [avatar, media] = await Promise.all([
     author.avatarMediaId ? images.image(author.avatarMediaId) : undefined,
     Promise.all(r.mediaIds.map((id) => images.image(id))),
@@ -101,14 +109,14 @@ async function toPost(r: PostRow, author: UserRow, images: ImageMaker): Promise<
     media: media.filter((m): m is PostImage => m !== undefined),
     likeCount: r.likeCount,
     commentCount: r.commentCount,
-    likedByMe: false,
+    likedByMe,
   };
   if (r.deleted) post.deleted = true;
   return post;
 }
 
 /** Images of ready media items, each variant's URL made once per hydration. */
-class ImageMaker {
+export class ImageMaker {
   private readonly urls = new Map<string, Promise<string>>();
   /** Seconds from now to the shared expiry of this hydration's URLs (see URL_EXPIRY_STEP_SECONDS). */
   private readonly expiresInSeconds: number;

@@ -5,6 +5,7 @@ import { defineCapability, defineOperation } from '../operation.js';
 import { createPost } from './create.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { hydratePosts, hydrateRows } from './hydrate.js';
+import { postStreamRule, watchCountChanges } from './live-stream.js';
 import { postRef, registerPostActor } from './post-actor.js';
 import { selectByAuthor, selectPost } from './post-rows.js';
 import { postMigrations } from './posts-table.js';
@@ -21,7 +22,9 @@ const DEFAULT_PAGE = 20;
  * Writes go through the `post` actor of the post id (`post-actor.ts`), on
  * the author's shard; reads go to the databases directly, privacy and
  * blocks checked on each. The feed hydrates its pages with
- * `hydratePosts` (`hydrate.ts`).
+ * `hydratePosts` (`hydrate.ts`). Live: `post:<id>` is a view under a lease,
+ * whose viewers the post actor counts and sends coalesced counts to
+ * (`live-stream.ts`, `live-actor.ts`).
  */
 export const posts = defineCapability({
   name: 'posts',
@@ -29,6 +32,11 @@ export const posts = defineCapability({
   migrations: postMigrations,
   actors: (ports) => [registerPostActor(ports)],
   onUserDeleted: deleteUsersPosts,
+  streams: { post: postStreamRule },
+  async start(ports) {
+    watchCountChanges(ports);
+    return { stop: async () => {} };
+  },
   operations: [
     defineOperation({
       method: 'posts.create',

@@ -1,6 +1,9 @@
 import { type ActorRef, type ActorSystem, type AnyActorType, defineActor } from '@shutter/actors';
 import { ShutterError } from '@shutter/protocol';
+import { KeyedLock } from '../graph/keyed-lock.js';
+import { type LikePorts, likeHandlers } from '../likes/like-commits.js';
 import type { CapabilityPorts } from '../operation.js';
+import { liveHandlers, liveState } from './live-actor.js';
 import { insertPost, markDeleted, type NewPost, type PostRow } from './post-rows.js';
 
 /**
@@ -16,19 +19,36 @@ import { insertPost, markDeleted, type NewPost, type PostRow } from './post-rows
  * back). A retried create of a live post, and a retried delete, emit again:
  * a crash between the commit and the emit is repaired by the client's retry,
  * so handlers see each event at least once and must be idempotent.
+ *
+ * The type is REENTRANT: likes group-commit (`likes/like-commits.ts`), so
+ * a like's turn awaits its transaction while the next likes arrive.
+ * `create` and `delete` still run one at a time per post (`serial`), so
+ * their events leave in commit order. A handler that awaits must not
+ * assume it runs alone: stage state with `setState(updater)`.
+ *
+ * It also keeps the post's live side (`live-actor.ts`): who views it, and
+ * the coalesced counts its viewers get on `post:<id>`.
  */
-export function makePostActor(ports: Pick<CapabilityPorts, 'db' | 'events'>) {
+export function makePostActor(ports: LikePorts & Pick<CapabilityPorts, 'streams' | 'config' | 'now'>) {
+  const writes = new KeyedLock();
+  const serial =
+    <M, R>(fn: (ctx: { readonly id: string }, msg: M) => Promise<R>) =>
+    (ctx: { readonly id: string }, msg: M): Promise<R> =>
+      writes.run(ctx.id, () => fn(ctx, msg));
   return defineActor({
     name: 'post',
-    initialState: () => ({}),
+    initialState: () => liveState(ports),
     persistence: 'none',
+    reentrant: true,
     handlers: {
+      ...likeHandlers(ports),
+      ...liveHandlers(ports),
       /**
        * Stores the post unless its id is taken; a retry with the same
        * content answers the stored row (deleted or not), other content is
        * `conflict`.
        */
-      async create(ctx, msg: { post: NewPost }): Promise<PostRow> {
+      create: serial(async (ctx, msg: { post: NewPost }): Promise<PostRow> => {
         const p = msg.post;
         if (p.id !== ctx.id) throw new Error(`post actor ${ctx.id} asked to create ${p.id}`);
         const stored = await insertPost(ports.db.forId(p.id), p);
@@ -48,16 +68,16 @@ export function makePostActor(ports: Pick<CapabilityPorts, 'db' | 'events'>) {
             createdAt: row.createdAt,
           });
         return row;
-      },
+      }),
 
       /** Marks the post deleted if `by` is its author (idempotent); `not_found` / `forbidden` otherwise. */
-      async delete(ctx, msg: { by: string }): Promise<PostRow> {
+      delete: serial(async (ctx, msg: { by: string }): Promise<PostRow> => {
         const done = await markDeleted(ports.db.forId(ctx.id), ctx.id, msg.by);
         if (done === 'missing') throw new ShutterError('not_found', 'no post with that id');
         if (done === 'not_author') throw new ShutterError('forbidden', 'only its author may delete a post');
         await ports.events.emit({ type: 'post.deleted', postId: done.id, authorId: done.authorId });
         return done;
-      },
+      }),
     },
   });
 }

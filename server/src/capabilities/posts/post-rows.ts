@@ -186,3 +186,10 @@ async function selectOne(tx: SqlQueryable, id: string, forUpdate = false): Promi
   );
   return r.rows[0] ? toRow(r.rows[0]) : undefined;
 }
+
+/**
+ * The columns `toPostRow` reads (unqualified: select them from `posts` alone),
+ * for another capability's query that answers post rows (search, places).
+ */
+export const POST_COLUMNS = COLUMNS;
+export { type RawPost, toRow as toPostRow };

@@ -15,6 +15,8 @@ export const system = defineCapability({
       summary: 'Answers with the text it was given, the node that served it and the time.',
       http: { method: 'POST', path: '/v1/system/echo' },
       auth: 'user',
+      // Changes nothing: a read, though it is a POST.
+      rate: 'read',
       handler: async (ctx, params) => ({ text: params.text, node: ctx.nodeId, at: ctx.now() }),
     }),
     /*

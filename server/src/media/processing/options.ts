@@ -1,5 +1,5 @@
 import type { Config } from '../../config/index.js';
-import type { JobQueueOptions } from '../../jobs/job-queue.js';
+import { defaultJobQueueOptions, type JobQueueOptions } from '../../jobs/job-queue.js';
 import type { ProcessingWorkerDeps } from './worker.js';
 
 /** Queue name of media processing jobs (the JetStream stream, or the `queue` column). */
@@ -16,6 +16,7 @@ export function mediaProcessingOptions(m: Config['media']): {
       backoffBaseMs: m.jobBackoffBaseMs,
       backoffMaxMs: m.jobBackoffMaxMs,
       leaseMs: m.jobLeaseMs,
+      stateTtlMs: defaultJobQueueOptions.stateTtlMs,
     },
     worker: {
       concurrency: m.workerConcurrency,

@@ -1,0 +1,23 @@
+import type { LeasedStreamRule } from '../operation.js';
+import { parseNearbyStream } from './stream-name.js';
+import { nearbyRef } from './watch-actor.js';
+
+/**
+ * `nearby:<id>[:<radius>]`: user `<id>`'s list, for that user alone, under
+ * a lease (NEARBY_VIEW_LEASE_MS). Each grant and renewal tells the user's
+ * `nearby` actor that the viewer holds it for another lease, the end of
+ * the subscription that it left (`watch-actor.ts`).
+ */
+export const nearbyStreamRule: LeasedStreamRule = {
+  authorize: (_ports, userId, stream) => parseNearbyStream(stream)?.userId === userId,
+  leaseMs: (config) => config.nearby.viewLeaseMs,
+  onView: (ports, v) =>
+    nearbyRef(ports.actors, v.userId).tell({
+      type: 'view',
+      stream: v.stream,
+      viewer: v.viewer,
+      leaseMs: v.leaseMs,
+    }),
+  onLeave: (ports, v) =>
+    nearbyRef(ports.actors, v.userId).tell({ type: 'leave', stream: v.stream, viewer: v.viewer }),
+};

@@ -1,0 +1,96 @@
+import { int } from './settings.js';
+
+/** Trending posts and hashtags, and the popular fallback of trending and explore (issue 11 §5). */
+export const trendingSettings = {
+  halfLifeSeconds: int(
+    'TRENDING_HALF_LIFE_SECONDS',
+    6 * 3600,
+    1,
+    30 * 86_400,
+    'A like or comment counts half as much in a trending score after this long. Changing it mixes old and new scores until the old ones decay: clear the trending sets when you do.',
+  ),
+  likeWeight: int(
+    'TRENDING_LIKE_WEIGHT',
+    1,
+    1,
+    1000,
+    'What one like adds to a trending score (before decay).',
+  ),
+  commentWeight: int(
+    'TRENDING_COMMENT_WEIGHT',
+    3,
+    1,
+    1000,
+    'What one comment adds to a trending score (before decay).',
+  ),
+  maxPosts: int(
+    'TRENDING_MAX_POSTS',
+    10_000,
+    10,
+    1_000_000,
+    'Posts kept in the trending set; the lowest scores beyond are dropped (a dropped post starts again from its next like).',
+  ),
+  maxTags: int(
+    'TRENDING_MAX_TAGS',
+    10_000,
+    10,
+    1_000_000,
+    'Hashtags kept in the trending set; the lowest scores beyond are dropped.',
+  ),
+  flushMs: int(
+    'TRENDING_FLUSH_MS',
+    1000,
+    10,
+    60_000,
+    'How often each node writes the score changes of the likes and comments it committed (summed per post) to the trending sets.',
+  ),
+  maxPending: int(
+    'TRENDING_MAX_PENDING',
+    100_000,
+    100,
+    10_000_000,
+    'Posts with score changes a node holds between writes at most (while the cache is down, say); changes of further posts are dropped until a write succeeds.',
+  ),
+  cacheMs: int(
+    'TRENDING_CACHE_MS',
+    1000,
+    0,
+    60_000,
+    'How long a node reuses the top of the trending sets (for every reader of trending and explore) before reading them again.',
+  ),
+  budgetMs: int(
+    'TRENDING_BUDGET_MS',
+    100,
+    5,
+    10_000,
+    'Time budget of each cache read on the trending and explore paths; past it the answer falls back to popular posts. Also how long a reader waits for the popular posts on a node that has none yet.',
+  ),
+  backoffMs: int(
+    'TRENDING_CACHE_BACKOFF_MS',
+    2000,
+    0,
+    600_000,
+    'After a cache read on the trending or explore path fails or runs out of time, the node serves the fallback without asking the cache for this long.',
+  ),
+  popularCacheMs: int(
+    'TRENDING_POPULAR_CACHE_MS',
+    30_000,
+    0,
+    3_600_000,
+    'How long a node reuses its list of popular posts and hashtags of the last day (the fallback) before gathering it again from every database, in the background (the old list is served meanwhile).',
+  ),
+  popularBudgetMs: int(
+    'TRENDING_POPULAR_BUDGET_MS',
+    2000,
+    10,
+    60_000,
+    'Time budget of each background gathering of popular posts from every database; a later database is left out of that list (marked partial and gathered again within a second).',
+  ),
+  popularPosts: int(
+    'TRENDING_POPULAR_POSTS',
+    500,
+    10,
+    10_000,
+    'Popular posts of the last day a node keeps as the fallback (the most engaged, from every database).',
+  ),
+};

@@ -1,0 +1,15 @@
+/**
+ * A deterministic generator (mulberry32) in [0, 1): the same seed gives the
+ * same sequence, so a randomized test or fixture names the case that failed
+ * and builds the same world on every run.
+ */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
