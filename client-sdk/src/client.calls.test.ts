@@ -158,6 +158,32 @@ describe('rate limits', () => {
     expect(arrivals).toHaveLength(2);
     for (const t of arrivals) expect(t - sentAt).toBeGreaterThanOrEqual(199);
   });
+
+  it("a rate class's refusal (details.rateClass) fails that call with its hint and holds nothing else", async () => {
+    const { client } = testClient(server);
+    client.connect();
+    await client.ready();
+    server.onRequest = (req) =>
+      req.method === 'system.increment'
+        ? {
+            error: {
+              code: 'rate_limited',
+              message: 'too many write requests',
+              retryAfterMs: 5000,
+              details: { rateClass: 'write' },
+            },
+          }
+        : undefined;
+    const refused = await client.call('system.increment', { counter: 'c', by: 1 }).catch((e: unknown) => e);
+    expect(refused).toMatchObject({
+      code: 'rate_limited',
+      retryAfterMs: 5000,
+      details: { rateClass: 'write' },
+    });
+    const startedAt = Date.now();
+    expect((await client.call('system.echo', { text: 'read on' })).text).toBe('read on');
+    expect(Date.now() - startedAt).toBeLessThan(1000);
+  });
 });
 
 describe('requests across a lost connection', () => {

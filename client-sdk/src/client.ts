@@ -35,6 +35,12 @@ export interface CallOptions {
   ikey?: string;
 }
 
+/** Where the app is, as the platform reports it (see `setAppState`). */
+export type AppLifecycleState = 'foreground' | 'background';
+
+/** A token with less than this left is replaced (`getToken`) before a `hello`. */
+const FRESH_TOKEN_MS = 10_000;
+
 /**
  * The Shutter client: one WebSocket at a time, a state machine around it
  * (see `ClientState`), typed calls with an offline outbox, and subscriptions
@@ -50,6 +56,11 @@ export class ShutterClient extends ClientStateMachine {
   #authenticated = false;
   #everConnected = false;
   #token: string | undefined;
+  /** When `#token` expires (from `welcome` or re-auth); Infinity while unknown. */
+  #expiresAt = Infinity;
+  /** Set by `setAppState('background')`: nothing reconnects until the foreground. */
+  #background = false;
+  #backgroundTimer: ReturnType<typeof setTimeout> | undefined;
   #info: ConnectedInfo | undefined;
   #lastReason: DisconnectReason | undefined;
   /** Bumped by connect() and every stop; async steps of an older run give up. */
@@ -73,11 +84,10 @@ export class ShutterClient extends ClientStateMachine {
       getToken: this.#o.getToken,
       requests: this.#requests,
       timeoutMs: this.#o.requestTimeoutMs,
-      storeToken: (token) => {
-        this.#token = token;
-      },
+      storeToken: (token) => this.#takeToken(token),
       isAuthenticated: () => this.#authenticated,
       onRenewed: (expiresAt) => {
+        this.#expiresAt = expiresAt;
         if (this.#info) this.#info.expiresAt = expiresAt;
         this.emitter.emit('reauth', { expiresAt });
       },
@@ -118,6 +128,38 @@ export class ShutterClient extends ClientStateMachine {
   disconnect(): void {
     if (this.state === 'disconnected') return;
     this.#stop(clientReason('disconnect_called', 'disconnect() was called'));
+  }
+
+  /**
+   * The app's lifecycle, from the platform (docs/sdk.md, "Mobile
+   * lifecycle"). `background`: after `backgroundGraceMs` the socket is
+   * closed (reason `background`) and nothing runs or reconnects, while
+   * subscriptions keep their positions. `foreground`: reconnects at once,
+   * with a fresh token if the last one has expired or is about to, and
+   * resumes every subscription; a socket still open is probed first.
+   */
+  setAppState(state: AppLifecycleState): void {
+    clearTimeout(this.#backgroundTimer);
+    if (state === 'background') {
+      this.#background = true;
+      const grace = this.#o.backgroundGraceMs;
+      // At once without a grace: the app may be suspended before any timer fires.
+      if (grace > 0) this.#backgroundTimer = setTimeout(() => this.#sleep(), grace);
+      else this.#sleep();
+    } else if (this.#background) {
+      this.#background = false;
+      this.#freshen();
+    }
+  }
+
+  /**
+   * The device's network changed (another Wi-Fi, cellular, back online): a
+   * socket that looks open may be dead, so it is probed with a short
+   * deadline and replaced if no answer comes; a client waiting to reconnect
+   * tries at once.
+   */
+  networkChanged(): void {
+    this.#freshen();
   }
 
   /** Sends one request and resolves with its typed result; rejects with a `ShutterError`. */
@@ -173,17 +215,19 @@ export class ShutterClient extends ClientStateMachine {
   }
 
   async #attempt(run: number): Promise<void> {
-    if (this.#token === undefined) {
-      const token = await this.#fetchToken(run);
+    let token = this.#token;
+    // Never `hello` with a token that is gone or about to be: the server would refuse it.
+    if (token === undefined || (this.#o.getToken && this.#expiresAt - FRESH_TOKEN_MS < Date.now())) {
+      token = await this.#fetchToken(run);
       if (token === undefined || run !== this.#run) return;
-      this.#token = token;
+      this.#takeToken(token);
     }
     const conn: Connection = new Connection(
       {
         url: this.#o.urls[this.#urlIndex % this.#o.urls.length] as string,
         codecs: this.#o.codecs,
         WebSocket: this.#o.WebSocket,
-        token: this.#token,
+        token,
         connectTimeoutMs: this.#o.connectTimeoutMs,
         probeTimeoutMs: this.#o.probeTimeoutMs,
         ...(this.#o.clientInfo ? { clientInfo: this.#o.clientInfo } : {}),
@@ -197,6 +241,12 @@ export class ShutterClient extends ClientStateMachine {
     );
     this.#conn = conn;
     conn.open();
+  }
+
+  /** A token from getToken(): its expiry is unknown until the server says, unless it is the one in use. */
+  #takeToken(token: string): void {
+    if (token !== this.#token) this.#expiresAt = Infinity;
+    this.#token = token;
   }
 
   /** getToken() for a connect attempt; undefined when the attempt must not go on. */
@@ -222,6 +272,7 @@ export class ShutterClient extends ClientStateMachine {
   #onWelcome(conn: Connection, welcome: WelcomeMessage): void {
     const { session, user, node, expiresAt, limits } = welcome;
     this.#info = { session, user, node, expiresAt, limits, codec: conn.codec.name };
+    this.#expiresAt = expiresAt;
     this.#authenticated = true;
     this.#everConnected = true;
     // Reset the backoff only once the connection proved stable: a server that
@@ -243,7 +294,12 @@ export class ShutterClient extends ClientStateMachine {
         this.#requests.resolve(message.id, message.result);
         return;
       case 'err':
-        if (message.code === 'rate_limited' && message.retryAfterMs !== undefined) {
+        // A frame or per-node limit holds every request; a rate class's (`details.rateClass`) only that call.
+        if (
+          message.code === 'rate_limited' &&
+          message.retryAfterMs !== undefined &&
+          !message.details?.rateClass
+        ) {
           this.#requests.pauseFor(message.retryAfterMs);
         }
         if (message.id !== undefined) this.#requests.reject({ ...message, id: message.id });
@@ -258,6 +314,7 @@ export class ShutterClient extends ClientStateMachine {
           const run = this.#run;
           void this.#reauth.run(() => run === this.#run);
         }
+        if (message.kind === 'lease_expired') this.#subs.lapsed(message.stream);
         return;
       case 'pong':
       case 'welcome':
@@ -291,12 +348,32 @@ export class ShutterClient extends ClientStateMachine {
     }
     if (plan.refreshToken) this.#token = undefined;
     this.setState(this.#everConnected ? 'reconnecting' : 'connecting', reason);
+    if (this.#background) return; // setAppState('foreground') reconnects
     this.emitter.emit('reconnect', { delayMs: plan.delayMs, reason });
     const run = this.#run;
     clearTimeout(this.#retryTimer);
     this.#retryTimer = setTimeout(() => {
       if (run === this.#run) void this.#attempt(run);
     }, plan.delayMs);
+  }
+
+  /** The background grace is over: let the socket go, stop every timer. */
+  #sleep(): void {
+    if (this.state === 'disconnected') return;
+    this.#run += 1;
+    clearTimeout(this.#retryTimer);
+    this.#conn?.close(clientReason('background', 'app in the background'));
+  }
+
+  /** Foreground or network change: probe the open socket, or connect now instead of after the backoff. */
+  #freshen(): void {
+    if (this.#background || this.state === 'disconnected') return;
+    this.#backoff.reset();
+    if (this.#conn) this.#conn.probe();
+    else {
+      clearTimeout(this.#retryTimer);
+      void this.#attempt(++this.#run);
+    }
   }
 
   #stop(reason: DisconnectReason): void {

@@ -36,6 +36,11 @@ export const ClientCloseCode = {
    * refused upgrade. `message` carries the platform's reason when it gave one.
    */
   connect_failed: { code: 9, action: 'backoff' },
+  /**
+   * The app went to the background (`setAppState`): the socket was closed
+   * with 1000 and nothing reconnects until the app is back in the foreground.
+   */
+  background: { code: 10, action: 'resume' },
 } as const satisfies Record<string, { code: number; action: CloseAction }>;
 
 export type ClientCloseName = keyof typeof ClientCloseCode;

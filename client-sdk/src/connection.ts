@@ -152,6 +152,11 @@ export class Connection {
     return 'sent';
   }
 
+  /** Pings at once with a short deadline (see `Heartbeat.probe`); a no-op before `welcome`. */
+  probe(): void {
+    this.#heartbeat?.probe(true);
+  }
+
   /** Closes from the client side and reports `reason` through `onClose` synchronously. */
   close(reason: DisconnectReason): void {
     if (this.#phase === 'closed') return;

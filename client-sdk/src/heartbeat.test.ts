@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { Heartbeat } from './heartbeat.js';
+import { Heartbeat, QUICK_PROBE_MS } from './heartbeat.js';
 
 describe('Heartbeat (fake timers)', () => {
   let pings: number;
@@ -95,5 +95,94 @@ describe('Heartbeat (fake timers)', () => {
     off.start();
     vi.advanceTimersByTime(10_000);
     expect(pings).toBe(1);
+  });
+});
+
+describe('Heartbeat quick probes and sleep detection (fake timers)', () => {
+  let pings: number;
+  let dead: number;
+  let hb: Heartbeat;
+  const make = (probeTimeoutMs: number) =>
+    new Heartbeat({
+      intervalMs: 25_000,
+      probeTimeoutMs,
+      sendPing: () => {
+        pings += 1;
+      },
+      onDead: () => {
+        dead += 1;
+      },
+    });
+  beforeEach(() => {
+    vi.useFakeTimers();
+    pings = 0;
+    dead = 0;
+    hb = make(10_000);
+  });
+  afterEach(() => {
+    hb.stop();
+    vi.useRealTimers();
+  });
+
+  it('probe(true) pings at once and gives the socket QUICK_PROBE_MS, or probeTimeoutMs if shorter', () => {
+    hb.start();
+    hb.probe(true);
+    expect(pings).toBe(1);
+    vi.advanceTimersByTime(QUICK_PROBE_MS - 1);
+    expect(dead).toBe(0);
+    vi.advanceTimersByTime(1);
+    expect(dead).toBe(1);
+
+    const short = make(500);
+    short.start();
+    short.probe(true);
+    vi.advanceTimersByTime(500);
+    short.stop();
+    expect(dead).toBe(2);
+  });
+
+  it('a quick probe shortens a regular probe already armed; a frame answers both; not running, it does nothing', () => {
+    hb.start();
+    vi.advanceTimersByTime(25_000); // regular ping, 10 s deadline
+    expect(pings).toBe(1);
+    vi.advanceTimersByTime(1000);
+    hb.probe(true);
+    vi.advanceTimersByTime(QUICK_PROBE_MS);
+    expect(dead).toBe(1);
+    hb.stop();
+    expect(pings).toBe(2);
+
+    const alive = make(10_000);
+    alive.start();
+    alive.probe(true);
+    vi.advanceTimersByTime(100);
+    alive.received();
+    vi.advanceTimersByTime(20_000);
+    alive.stop();
+    alive.probe(true);
+    vi.advanceTimersByTime(60_000);
+    expect(dead).toBe(1);
+    expect(pings).toBe(2 + 1);
+  });
+
+  it('a ping timer that fires more than intervalMs late (the device slept) starts a quick probe', () => {
+    hb.start();
+    vi.advanceTimersByTime(10_000);
+    vi.setSystemTime(Date.now() + 120_000); // asleep: the clock moves, timers do not fire
+    vi.advanceTimersByTime(15_000); // the ping timer fires on waking, 120 s late
+    expect(pings).toBe(1);
+    vi.advanceTimersByTime(QUICK_PROBE_MS);
+    expect(dead).toBe(1);
+  });
+
+  it('a ping timer that is only a little late is a regular ping with the full probe deadline', () => {
+    hb.start();
+    vi.setSystemTime(Date.now() + 20_000); // late by less than the interval
+    vi.advanceTimersByTime(25_000);
+    expect(pings).toBe(1);
+    vi.advanceTimersByTime(QUICK_PROBE_MS);
+    expect(dead).toBe(0);
+    vi.advanceTimersByTime(10_000 - QUICK_PROBE_MS);
+    expect(dead).toBe(1);
   });
 });

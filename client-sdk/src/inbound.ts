@@ -42,7 +42,8 @@ function shapeError(t: string, o: Rec): string | undefined {
     case 'notice':
       if (o.kind === 'token_expiring') return isNum(o.expiresAt) ? undefined : 'notice expiresAt';
       if (o.kind === 'going_away') return isInt(o.retryAfterMs) ? undefined : 'notice retryAfterMs';
-      return 'notice kind';
+      // Other kinds (`lease_expired`, and any this client does not know) pass: protocol.md §7.2.
+      return undefined;
     default:
       return `unknown message type ${JSON.stringify(t).slice(0, 40)}`;
   }

@@ -14,6 +14,10 @@ export {
   type MethodName,
   type MethodParams,
   type MethodResult,
+  type NearbyStreamEvent,
+  type PostCountsEvent,
+  type PresenceEntry,
+  type PresenceEvent,
   ShutterError,
 } from '@shutter/protocol/wire';
 export {
@@ -23,12 +27,14 @@ export {
   fullJitterDelay,
   retryWithBackoff,
 } from './backoff.js';
-export { type CallOptions, createClient, ShutterClient } from './client.js';
+export { type AppLifecycleState, type CallOptions, createClient, ShutterClient } from './client.js';
 export { ClientCloseCode, type ClientCloseName } from './codes.js';
 export type { ClientInfo } from './connection.js';
 export type { Listener } from './emitter.js';
 export { ServerError } from './errors.js';
 export { isValidIdempotencyKey, newIdempotencyKey } from './ikey.js';
+export { createInbox, type Inbox, type InboxEvent, type Notification } from './inbox.js';
+export { type LikeState, likeToggle } from './likes.js';
 export { type ClientOptions, DEFAULTS } from './options.js';
 export { Session, type SessionOptions, type SessionResult } from './session.js';
 export type {
@@ -66,4 +72,7 @@ export {
   type UploadState,
 } from './upload-types.js';
 export { createUploader, httpBaseUrl, UPLOAD_DEFAULTS, type Uploader } from './uploader.js';
+export { watchNearby } from './watch-nearby.js';
+export { watchPost } from './watch-post.js';
+export { type PresenceWatch, watchPresence } from './watch-presence.js';
 export type { WebSocketConstructor, WebSocketLike } from './websocket.js';

@@ -10,7 +10,13 @@ describe('resolveOptions', () => {
   it('fills in the named defaults', () => {
     const o = resolveOptions(base);
     expect(o.codecs.map((c) => c.name)).toEqual(['msgpack', 'json']);
-    expect(o).toMatchObject({ requestTimeoutMs: 10_000, probeTimeoutMs: 10_000, outboxLimit: 100 });
+    expect(o).toMatchObject({
+      requestTimeoutMs: 10_000,
+      probeTimeoutMs: 10_000,
+      outboxLimit: 100,
+      reorderWindowMs: 1000,
+      backgroundGraceMs: 0,
+    });
     expect(o.backoff).toEqual({ minMs: 500, maxMs: 20_000, factor: 2 });
   });
 
@@ -24,6 +30,19 @@ describe('resolveOptions', () => {
     expect(() => resolveOptions({ ...base, requestTimeoutMs: 0 })).toThrow(
       'requestTimeoutMs must be a number > 0',
     );
+    expect(() => resolveOptions({ ...base, stableConnectionMs: Number.NaN })).toThrow(
+      'stableConnectionMs must be a number > 0',
+    );
+    expect(() => resolveOptions({ ...base, backgroundGraceMs: -1 })).toThrow(
+      'backgroundGraceMs must be a number ≥ 0',
+    );
+    expect(() => resolveOptions({ ...base, resumeJitterMs: Number.NaN })).toThrow(
+      'resumeJitterMs must be a number ≥ 0',
+    );
+    expect(resolveOptions({ ...base, reorderWindowMs: 0, backgroundGraceMs: 0 })).toMatchObject({
+      reorderWindowMs: 0,
+      backgroundGraceMs: 0,
+    });
     expect(() => resolveOptions({ ...base, backoff: { minMs: 10, maxMs: 1 } })).toThrow('backoff.maxMs');
     expect(() => resolveOptions({ ...base, codec: 'xml' as never })).toThrow('codec must be');
     expect(() => resolveOptions({ ...base, clientInfo: { platform: 'x'.repeat(33) } })).toThrow(

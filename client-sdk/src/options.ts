@@ -45,6 +45,12 @@ export interface ClientOptions {
   reorderWindowMs?: number;
   /** How many calls may wait for a connection; default 100. */
   outboxLimit?: number;
+  /**
+   * How long the socket stays open after `setAppState('background')` (a
+   * call in flight may finish); default 0: closed at once, so the server
+   * sees the user gone and push takes over.
+   */
+  backgroundGraceMs?: number;
   /** Source of randomness for jitter, [0, 1); for tests. */
   random?: () => number;
 }
@@ -58,6 +64,7 @@ export const DEFAULTS = {
   outboxLimit: 100,
   stableConnectionMs: 5_000,
   reorderWindowMs: 1_000,
+  backgroundGraceMs: 0,
 } as const;
 
 export interface ResolvedOptions {
@@ -77,11 +84,24 @@ export interface ResolvedOptions {
   outboxLimit: number;
   stableConnectionMs: number;
   reorderWindowMs: number;
+  backgroundGraceMs: number;
   random: () => number;
 }
 
-function positive(name: string, value: number): number {
-  if (!(value > 0)) throw new RangeError(`${name} must be a number > 0`);
+type Duration =
+  | 'requestTimeoutMs'
+  | 'connectTimeoutMs'
+  | 'probeTimeoutMs'
+  | 'stableConnectionMs'
+  | 'resumeJitterMs'
+  | 'reorderWindowMs'
+  | 'backgroundGraceMs';
+
+/** A duration option or its default, refused unless > 0 (or ≥ 0 where `zero` is allowed). */
+function duration(o: ClientOptions, name: Duration, zero?: boolean): number {
+  const value = o[name] ?? DEFAULTS[name];
+  if (!(value > 0 || (zero && value === 0)))
+    throw new RangeError(`${name} must be a number ${zero ? '≥' : '>'} 0`);
   return value;
 }
 
@@ -120,10 +140,6 @@ export function resolveOptions(o: ClientOptions): ResolvedOptions {
   const outboxLimit = o.outboxLimit ?? DEFAULTS.outboxLimit;
   if (!(Number.isInteger(outboxLimit) && outboxLimit >= 0))
     throw new RangeError('outboxLimit must be an integer ≥ 0');
-  const reorderWindowMs = o.reorderWindowMs ?? DEFAULTS.reorderWindowMs;
-  if (!(reorderWindowMs >= 0)) throw new RangeError('reorderWindowMs must be ≥ 0');
-  const resumeJitterMs = o.resumeJitterMs ?? DEFAULTS.resumeJitterMs;
-  if (!(resumeJitterMs >= 0)) throw new RangeError('resumeJitterMs must be ≥ 0');
   return {
     urls,
     token: o.token,
@@ -131,14 +147,15 @@ export function resolveOptions(o: ClientOptions): ResolvedOptions {
     codecs: codecName === 'json' ? [jsonWireCodec, msgpackWireCodec] : [msgpackWireCodec, jsonWireCodec],
     WebSocket,
     clientInfo: o.clientInfo,
-    requestTimeoutMs: positive('requestTimeoutMs', o.requestTimeoutMs ?? DEFAULTS.requestTimeoutMs),
-    connectTimeoutMs: positive('connectTimeoutMs', o.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs),
-    probeTimeoutMs: positive('probeTimeoutMs', o.probeTimeoutMs ?? DEFAULTS.probeTimeoutMs),
+    requestTimeoutMs: duration(o, 'requestTimeoutMs'),
+    connectTimeoutMs: duration(o, 'connectTimeoutMs'),
+    probeTimeoutMs: duration(o, 'probeTimeoutMs'),
     backoff: checkBackoffOptions({ ...DEFAULT_BACKOFF, ...o.backoff }),
-    resumeJitterMs,
+    resumeJitterMs: duration(o, 'resumeJitterMs', true),
     outboxLimit,
-    reorderWindowMs,
-    stableConnectionMs: positive('stableConnectionMs', o.stableConnectionMs ?? DEFAULTS.stableConnectionMs),
+    reorderWindowMs: duration(o, 'reorderWindowMs', true),
+    backgroundGraceMs: duration(o, 'backgroundGraceMs', true),
+    stableConnectionMs: duration(o, 'stableConnectionMs'),
     random: o.random ?? Math.random,
   };
 }

@@ -32,6 +32,8 @@ interface Rec {
   /** Events past a hole, by seq, waiting up to `reorderWindowMs` for the hole to fill. */
   readonly held: Map<number, EvMessage>;
   holdTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Renews a leased subscription (its `sub` answer had `leaseMs`) at half the lease, while subscribed. */
+  renewTimer: ReturnType<typeof setTimeout> | undefined;
 }
 
 export interface RegistryDeps {
@@ -95,6 +97,7 @@ export class SubscriptionRegistry {
       retryTimer: undefined,
       held: new Map(),
       holdTimer: undefined,
+      renewTimer: undefined,
       sub: new Subscription(
         stream,
         {
@@ -113,6 +116,32 @@ export class SubscriptionRegistry {
   /** The client is authenticated on a new connection: resume every subscription. */
   resumeAll(): void {
     for (const rec of this.#records.values()) this.#subscribe(rec);
+  }
+
+  /** The server ended a leased subscription it was not renewed in time (`lease_expired`): subscribe again. */
+  lapsed(stream: string): void {
+    const rec = this.#records.get(stream);
+    if (rec?.state === 'subscribed') this.#subscribe(rec);
+  }
+
+  /** Renews a leased subscription at half its lease: `sub` again, whose answer sets the next renewal. */
+  #renewIn(rec: Rec, leaseMs: number | undefined): void {
+    clearTimeout(rec.renewTimer);
+    if (!leaseMs) return;
+    rec.renewTimer = setTimeout(() => {
+      const attempt = rec.attempt;
+      this.#deps.requests.sendNow({
+        build: (id) => ({ t: 'sub', id, stream: rec.stream }),
+        resend: false,
+        timeoutMs: this.#deps.timeoutMs,
+        settle: (o) => {
+          if (rec.attempt !== attempt || rec.state !== 'subscribed') return;
+          // Refused or lost: subscribe again from the position (a refusal then ends it).
+          if (o.ok) this.#renewIn(rec, (o.result as { leaseMs?: number }).leaseMs);
+          else this.#resync(rec);
+        },
+      });
+    }, leaseMs / 2);
   }
 
   /** The connection is gone: answers in flight are void; everything waits for the next welcome. */
@@ -221,12 +250,14 @@ export class SubscriptionRegistry {
     }
     const result = outcome.result as SubscribeResult;
     if (!isSubscribeResult(result)) {
-      this.#retryLater(rec, undefined);
+      // Start over (`renewed`: the server held a leased subscription this one did not know of).
+      this.#resync(rec);
       return;
     }
     const verdict = rec.cursor.applyResult(result);
     rec.backoff.reset();
     this.#setState(rec, 'subscribed');
+    this.#renewIn(rec, result.leaseMs);
     rec.events.emit('subscribed', {
       status: result.status,
       epoch: result.epoch,
@@ -284,6 +315,7 @@ export class SubscriptionRegistry {
 
   #setState(rec: Rec, state: SubscriptionState): void {
     if (rec.state === state || rec.state === 'unsubscribed') return;
+    clearTimeout(rec.renewTimer);
     const previous = rec.state;
     rec.state = state;
     rec.events.emit('state', { state, previous });

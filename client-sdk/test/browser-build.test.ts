@@ -13,8 +13,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const out = mkdtempSync(join(tmpdir(), 'shutter-sdk-build-'));
 /** Budget of the minified, gzipped browser bundle (SDK + protocol), in bytes. */
-// 15 000 until the social core (session helper, typed api, ids): docs/sdk.md says what it holds.
-const GZIP_BUDGET = 16_000;
+// 15 000 until the social core (session helper, typed api, ids); 16 000 until engagement (mobile
+// lifecycle, leased views and watchPost, rate-class refusals, the inbox): docs/sdk.md says what it holds.
+const GZIP_BUDGET = 18_000;
 
 beforeAll(() => {
   execFileSync(process.execPath, [join(root, 'client-sdk/scripts/build.mjs'), '--out', out], {

@@ -27,7 +27,15 @@ import { until } from './wait.js';
  */
 export type Reply =
   | { result: unknown }
-  | { error: { code: string; message: string; retryAfterMs?: number; correlationId?: string } };
+  | {
+      error: {
+        code: string;
+        message: string;
+        retryAfterMs?: number;
+        correlationId?: string;
+        details?: Record<string, unknown>;
+      };
+    };
 
 export interface FakeServerOptions {
   historyLimit?: number;
