@@ -7,7 +7,10 @@
  * unmasked), counts data frames per socket and writes every
  * `sample`-th frame's payload (and every frame while sample is 1) to stdout
  * for Node to decode, time and seq-check. It does nothing else per frame,
- * so it out-runs the servers it reads.
+ * so it out-runs the servers it reads. With a second argument `eio` the
+ * sockets speak Engine.IO (Socket.IO's transport): a one-byte text frame
+ * `2` is the server's ping, answered with a masked text frame `3` and not
+ * counted.
  *
  * stdin, one command a line:  `reset <sample>` | `report` | `quit`.
  * stdout, records:  'S' u32 socket, u32 frame index, f64 arrival (ms since
@@ -33,6 +36,7 @@ typedef struct {
   uint8_t opcode;
   uint8_t inPayload;
   uint8_t sampling;
+  uint8_t capture; /* keep the payload: sampled, or a possible Engine.IO ping */
   uint8_t closed;
   uint32_t frames; /* data frames since reset */
   uint8_t *buf;    /* the sampled frame's payload */
@@ -44,6 +48,7 @@ static int nsocks;
 static uint32_t sampleEvery = 1;
 static uint64_t totalFrames, totalReads;
 static uint32_t closedCount;
+static int engineIo;
 static double cpu0;
 static uint8_t out[1 << 16];
 static size_t outLen;
@@ -97,6 +102,12 @@ static void endFrame(int i, Sock *s) {
     return;
   }
   if (op != 1 && op != 2) return; /* ping, pong, continuation: not events */
+  if (engineIo && op == 1 && s->bufLen == 1 && s->buf[0] == '2') {
+    /* Engine.IO ping: answer `3` (masked with a zero key), count nothing. */
+    static const uint8_t pong[7] = {0x81, 0x81, 0, 0, 0, 0, '3'};
+    send(3 + i, pong, sizeof pong, MSG_NOSIGNAL);
+    return;
+  }
   uint32_t idx = s->frames++;
   totalFrames++;
   if (!s->sampling) return;
@@ -119,7 +130,7 @@ static void onBytes(int i, Sock *s, const uint8_t *c, size_t len) {
     if (s->inPayload) {
       size_t take = len - at;
       if (take > s->remaining) take = (size_t)s->remaining;
-      if (s->sampling) {
+      if (s->capture) {
         if (s->bufLen + take > s->bufCap) {
           s->bufCap = (uint32_t)(s->bufLen + take) * 2;
           s->buf = realloc(s->buf, s->bufCap);
@@ -152,6 +163,7 @@ static void onBytes(int i, Sock *s, const uint8_t *c, size_t len) {
     s->inPayload = 1;
     s->bufLen = 0;
     s->sampling = (s->opcode == 1 || s->opcode == 2) && s->frames % sampleEvery == 0;
+    s->capture = s->sampling || (engineIo && s->opcode == 1 && s->remaining == 1);
     if (s->remaining == 0) endFrame(i, s);
   }
 }
@@ -189,10 +201,11 @@ static int onCommand(const char *cmd) {
 
 int main(int argc, char **argv) {
   if (argc < 2) {
-    fprintf(stderr, "usage: fastread <sockets> (fds 3 … 3+n-1)\n");
+    fprintf(stderr, "usage: fastread <sockets> [eio] (fds 3 … 3+n-1)\n");
     return 1;
   }
   nsocks = atoi(argv[1]);
+  engineIo = argc > 2 && strcmp(argv[2], "eio") == 0;
   socks = calloc((size_t)nsocks, sizeof(Sock));
   int ep = epoll_create1(0);
   struct epoll_event ev = {.events = EPOLLIN, .data.u32 = UINT32_MAX};

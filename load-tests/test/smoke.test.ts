@@ -115,6 +115,13 @@ describe.concurrent('npm run load -- <scenario> --smoke', () => {
     expect(items?.type === 'counter' && items.count).toBeGreaterThan(0);
   });
 
+  it('explore-scroll: seeded users read explore pages over the socket', { timeout: 120_000 }, async () => {
+    const r = await load(['explore-scroll', '--smoke']);
+    expectPassed(r, ['explore_page_ms', 'explore_pages', 'explore_items', 'explore_page_errors']);
+    const items = r.result.metrics.explore_items;
+    expect(items?.type === 'counter' && items.count).toBeGreaterThan(0);
+  });
+
   it('rolling-deploy: a 3-node cluster restarted node by node loses no event', {
     timeout: 180_000,
   }, async () => {
@@ -130,13 +137,76 @@ describe.concurrent('npm run load -- <scenario> --smoke', () => {
     expect(rolled?.type === 'gauge' && rolled.value).toBe(3);
   });
 
-  it('broadcast: Shutter beside its raw baseline in one run', { timeout: 120_000 }, async () => {
+  it('soak: a steady mixed load while the node is sampled; growth and event-loop delay recorded', {
+    timeout: 120_000,
+  }, async () => {
+    const r = await load(['soak', '--smoke']);
+    expectPassed(r, [
+      'server_rss_bytes',
+      'server_heap_used_bytes',
+      'server_eventloop_p99_ms',
+      'server_rss_growth_mb_per_hour',
+      'events_missing',
+      'feed_page_ms',
+    ]);
+    const received = r.result.metrics.events_received;
+    expect(received?.type === 'counter' && received.count).toBeGreaterThan(0);
+    // Sampled through the run, not once: the growth is fitted over a timeline.
+    expect(r.result.timeline.server_rss_bytes?.length).toBeGreaterThan(3);
+  });
+
+  it('hot-photo: likers and viewers on one post across two nodes; the count is exact and every viewer ends on it', {
+    timeout: 180_000,
+  }, async () => {
+    const r = await load(['hot-photo', '--smoke']);
+    expectPassed(r, [
+      'likes_acked_per_second',
+      'like_ack_ms',
+      'like_to_viewer_ms',
+      'count_mismatch',
+      'viewers_stale',
+      'viewer_rate_violations',
+    ]);
+    const expected = r.result.metrics.final_likes_expected;
+    const counted = r.result.metrics.final_likes_counted;
+    expect(expected?.type === 'gauge' && counted?.type === 'gauge' && counted.value).toBe(
+      expected?.type === 'gauge' ? expected.value : Number.NaN,
+    );
+  });
+
+  it('day-in-the-life: every action through the SDK (upload → post included); stored counts equal their rows', {
+    timeout: 120_000,
+  }, async () => {
+    const r = await load(['day-in-the-life', '--smoke']);
+    expectPassed(r, [
+      'feed_page_ms',
+      'view_counts_ms',
+      'like_ms',
+      'unlike_ms',
+      'comment_ms',
+      'follow_ms',
+      'unfollow_ms',
+      'upload_ready_ms',
+      'post_create_ms',
+      'consistency{check:likeCounts}',
+      'consistency{check:oneSidedEdges}',
+    ]);
+    // Each user uploads at least once (the smoke run takes every path first), and each upload became a post.
+    const created = r.result.metrics.posts_created;
+    expect(created?.type === 'counter' && created.count).toBeGreaterThanOrEqual(Number(r.result.params.vus));
+  });
+
+  it('broadcast: Shutter beside its raw baseline and Socket.IO (read over Engine.IO) in one run', {
+    timeout: 120_000,
+  }, async () => {
     const r = await load(['broadcast', '--smoke']);
     expectPassed(r, [
       'events_lost{target:raw-uws}',
       'events_lost{target:shutter-uws}',
+      'events_lost{target:socketio-uws}',
       'post_delivery_p99_ms{target:shutter-uws}',
       'deliveries_vs_raw{engine:uws}',
+      'deliveries_vs_peer{engine:uws}',
     ]);
   });
 

@@ -40,6 +40,7 @@ let reqId = 0;
 let sampleEvery = 1;
 let cpu0 = process.cpuUsage();
 let kind: Connect['client'] = 'lean';
+let mode: Connect['mode'] = 'shutter';
 /** With `native`: the reader the sockets were handed to at the first reset. */
 let reader: NativeReader | undefined;
 let binary = '';
@@ -57,6 +58,23 @@ function onEvent(s: Sock, msg: Record<string, unknown>, index: number, at: numbe
   s.lastAt = index;
   sampled++;
   hist.record(at - (msg.data as { t0: number }).t0);
+}
+
+/**
+ * A frame's payload as a message. Shutter and raw targets: the codec's
+ * (JSON text or msgpack). Socket.IO (Engine.IO v4 text packets): `0{…}` the
+ * transport's open, `40{…}` the namespace's connect, `42["ev",{…}]` an
+ * event, whose `{…}` is the same envelope the others carry.
+ */
+function decodeFrame(payload: Buffer, binary: boolean): Record<string, unknown> {
+  if (mode !== 'socketio')
+    return codec.decode(binary ? payload : payload.toString('utf8')) as Record<string, unknown>;
+  const text = payload.toString('utf8');
+  if (text.startsWith('42')) return (JSON.parse(text.slice(2)) as [string, Record<string, unknown>])[1];
+  if (text.startsWith('40')) return { t: 'sio-connect', body: text.slice(2) };
+  if (text.startsWith('44')) return { t: 'sio-connect-error', body: text.slice(2) };
+  if (text.startsWith('0')) return { t: 'eio-open', body: text.slice(1) };
+  return { t: 'eio-other', body: text };
 }
 
 function onMessage(s: Sock, msg: Record<string, unknown>): void {
@@ -111,35 +129,70 @@ function openWs(c: Connect): Promise<Sock> {
   });
 }
 
-/** Lean: frames counted, every `sampleEvery`-th event (and every answer while one is awaited) decoded. */
-async function openLean(c: Connect): Promise<Sock> {
+/**
+ * Lean: frames counted, every `sampleEvery`-th event (and every answer while one is awaited) decoded.
+ * `first` awaits the first message (Socket.IO's open packet may come with the upgrade's answer).
+ */
+async function openLean(c: Connect, first?: (msg: Record<string, unknown>) => void): Promise<Sock> {
   const s: Sock = {
     send: (d) => s.lean?.send(d),
     terminate: () => s.lean?.terminate(),
     frames: 0,
     lastSeq: -1,
     lastAt: 0,
-    pending: undefined,
+    pending: first,
     lean: undefined,
   };
   let opened = false;
   s.lean = await LeanSocket.open(c.url, c.mode === 'shutter' ? [codec.subprotocol] : [], c.localAddress, {
     wantPayload: () => s.pending !== undefined || s.frames % sampleEvery === 0,
     onFrame: (opcode, payload) => {
-      if (payload)
-        return onMessage(s, codec.decode(opcode === 2 ? payload : payload.toString('utf8')) as never);
+      if (payload) return onMessage(s, decodeFrame(payload, opcode === 2));
       s.frames++;
       received++;
     },
     onClose: () => {
       if (opened) closed++;
     },
+    engineIo: c.mode === 'socketio',
   });
   opened = true;
   return s;
 }
 
+/** Socket.IO: the transport's open packet, then the connect to the default namespace (`40` → `40{sid}`). */
+async function openSocketIo(c: Connect): Promise<Sock> {
+  let onOpen: (msg: Record<string, unknown>) => void = () => undefined;
+  const opened = new Promise<Record<string, unknown>>((r) => (onOpen = r));
+  const s = await openLean(c, onOpen);
+  const o = await withTimeout(opened, 'the Engine.IO open packet');
+  if (o.t !== 'eio-open') throw new Error(`socket.io opened with ${JSON.stringify(o)}`);
+  const m = await withTimeout(
+    new Promise<Record<string, unknown>>((resolve) => {
+      s.pending = resolve;
+      s.send('40');
+    }),
+    'the namespace connect',
+  );
+  if (m.t !== 'sio-connect') throw new Error(`socket.io connect answered ${JSON.stringify(m)}`);
+  return s;
+}
+
+function withTimeout<T>(p: Promise<T>, what: string, ms = 30_000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    p,
+    new Promise<T>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no ${what} within ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
 async function open(c: Connect, i: number): Promise<Sock> {
+  if (c.mode === 'socketio') {
+    if (c.client === 'ws') throw new Error('socket.io targets are read by the lean or native client');
+    return openSocketIo(c);
+  }
   const s = await (c.client === 'ws' ? openWs(c) : openLean(c));
   if (c.mode === 'raw') return s;
   const token = mintHs256(c.secret, `${c.userPrefix}${i}`, 3600);
@@ -179,6 +232,7 @@ async function handle(c: ClientCommand): Promise<void> {
     case 'connect': {
       codec = c.codec === 'json' ? jsonCodec : msgpackCodec;
       kind = c.client;
+      mode = c.mode;
       const r = await pool(c.count, c.concurrency, async (i) => {
         socks.push(await open(c, i));
       });
@@ -221,9 +275,12 @@ async function handle(c: ClientCommand): Promise<void> {
           socks.map((s) => s.lean!.socket),
           (i, index, at, payload) => {
             const s = socks[i]!;
-            const msg = codec.decode(payload[0] === 0x7b ? payload.toString('utf8') : payload) as never;
-            if ((msg as { t?: string }).t === 'ev') onEvent(s, msg, index, at);
+            // Text frames: JSON (Shutter, raw) or Engine.IO packets (Socket.IO); binary ones: msgpack.
+            const text = payload[0] === 0x7b || mode === 'socketio';
+            const msg = decodeFrame(payload, !text);
+            if (msg.t === 'ev') onEvent(s, msg, index, at);
           },
+          mode === 'socketio',
         );
         await reader.reset(sampleEvery);
       }

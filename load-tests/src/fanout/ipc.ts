@@ -8,8 +8,11 @@ export type ClientCommand =
       cmd: 'connect';
       url: string;
       count: number;
-      /** `shutter`: hello → welcome before counting a socket; `raw`: open is enough. */
-      mode: 'shutter' | 'raw';
+      /**
+       * `shutter`: hello → welcome before counting a socket; `raw`: open is enough; `socketio`: the
+       * Engine.IO open packet, then `40` → `40{sid}` (the default namespace), and pings answered.
+       */
+      mode: 'shutter' | 'raw' | 'socketio';
       codec: 'msgpack' | 'json';
       localAddress: string;
       secret: string;

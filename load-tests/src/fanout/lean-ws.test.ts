@@ -24,15 +24,15 @@ afterEach(() => server?.close());
 async function serve(
   bytes: Buffer,
   piece: (at: number) => number,
-): Promise<{ url: string; got: Promise<Buffer> }> {
+): Promise<{ url: string; got: Promise<Buffer>; all: () => Buffer }> {
   let resolveGot: (b: Buffer) => void = () => undefined;
   const got = new Promise<Buffer>((r) => {
     resolveGot = r;
   });
+  const received: Buffer[] = [];
   server = createServer((s: Socket) => {
     s.setNoDelay(true);
     let head = '';
-    const received: Buffer[] = [];
     s.on('data', async (d: Buffer) => {
       if (!head.includes('\r\n\r\n')) {
         head += d.toString('latin1');
@@ -51,7 +51,7 @@ async function serve(
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const addr = server.address() as { port: number };
-  return { url: `ws://127.0.0.1:${addr.port}/ws`, got };
+  return { url: `ws://127.0.0.1:${addr.port}/ws`, got, all: () => Buffer.concat(received) };
 }
 
 describe('LeanSocket', () => {
@@ -96,5 +96,46 @@ describe('LeanSocket', () => {
     expect(pong[0]).toBe(0x8a);
     expect(pong[1]).toBe(0x80 | 1);
     expect(pong[6]! ^ pong[2]!).toBe('p'.charCodeAt(0));
+  });
+});
+
+describe('LeanSocket with engineIo (Socket.IO)', () => {
+  it('answers each Engine.IO ping (text 2) with a masked text 3 and counts only the other frames', async () => {
+    const text = (s: string) => frame(1, Buffer.from(s));
+    const bytes = Buffer.concat([
+      text('0{"sid":"x","upgrades":[],"pingInterval":25000,"pingTimeout":20000}'),
+      text('2'),
+      text('42["ev",{"seq":1}]'),
+      text('2'),
+      text('42["ev",{"seq":2}]'),
+    ]);
+    const { url, all } = await serve(bytes, () => 5);
+    const seen: string[] = [];
+    await new Promise<void>((r) => {
+      LeanSocket.open(url, [], undefined, {
+        wantPayload: () => true,
+        onFrame: (_opcode, payload) => {
+          seen.push(payload!.toString());
+          if (seen.length === 3) r();
+        },
+        onClose: () => undefined,
+        engineIo: true,
+      });
+    });
+    expect(seen).toEqual([
+      '0{"sid":"x","upgrades":[],"pingInterval":25000,"pingTimeout":20000}',
+      '42["ev",{"seq":1}]',
+      '42["ev",{"seq":2}]',
+    ]);
+    // Two pongs: masked text frames of one byte, `3` under the mask.
+    const deadline = Date.now() + 5000;
+    while (all().length < 14 && Date.now() < deadline) await sleep(10);
+    const pongs = all();
+    expect(pongs.length).toBe(14);
+    for (const at of [0, 7]) {
+      expect(pongs[at]).toBe(0x81);
+      expect(pongs[at + 1]).toBe(0x80 | 1);
+      expect(pongs[at + 6]! ^ pongs[at + 2]!).toBe('3'.charCodeAt(0));
+    }
   });
 });

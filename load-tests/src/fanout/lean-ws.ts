@@ -15,6 +15,11 @@ export interface LeanHandlers {
   /** Every data frame; `payload` only when `wantPayload` said so. */
   onFrame(opcode: number, payload: Buffer | undefined): void;
   onClose(): void;
+  /**
+   * Engine.IO (Socket.IO's transport): a text frame `2` is the server's
+   * ping; answer `3` and do not count it as a frame.
+   */
+  engineIo?: boolean;
 }
 
 enum State {
@@ -141,7 +146,9 @@ export class LeanSocket {
       // Bytes of `c` the header used (part of it may have come from the previous read).
       at += size - this.head.length;
       this.head = Buffer.alloc(0);
-      this.parts = this.opcode >= 8 || this.h.wantPayload() ? [] : undefined;
+      // An Engine.IO ping is a one-byte text frame: its byte is needed to tell it from an event.
+      const ping = this.h.engineIo === true && this.opcode === 1 && this.remaining === 1;
+      this.parts = this.opcode >= 8 || ping || this.h.wantPayload() ? [] : undefined;
       this.state = State.Payload;
       if (this.remaining === 0) this.endFrame();
     }
@@ -163,6 +170,8 @@ export class LeanSocket {
     }
     if (this.opcode === 9) return this.sendControl(0xa, payload ?? Buffer.alloc(0));
     if (this.opcode === 10) return;
+    if (this.h.engineIo && this.opcode === 1 && payload?.length === 1 && payload[0] === 0x32)
+      return this.send('3');
     this.h.onFrame(this.opcode, payload);
   }
 

@@ -41,11 +41,15 @@ export class NativeReader {
   private buf = Buffer.alloc(0);
   private readonly waiting: ((r: NativeReport) => void)[] = [];
 
-  /** Takes `sockets` over: Node stops reading them, fastread reads them from now on. */
+  /**
+   * Takes `sockets` over: Node stops reading them, fastread reads them from now on. `engineIo`:
+   * the sockets speak Engine.IO (Socket.IO), whose pings (text `2`) fastread answers (`3`).
+   */
   constructor(
     binary: string,
     sockets: Socket[],
     private readonly onSample: OnSample,
+    engineIo = false,
   ) {
     for (const s of sockets) {
       s.removeAllListeners('data');
@@ -53,7 +57,7 @@ export class NativeReader {
       // pause() alone lets Node read on until its buffer is full: stop the handle itself.
       (s as unknown as { _handle?: { readStop(): number; reading: boolean } })._handle?.readStop();
     }
-    this.child = spawn(binary, [String(sockets.length)], {
+    this.child = spawn(binary, [String(sockets.length), ...(engineIo ? ['eio'] : [])], {
       stdio: ['pipe', 'pipe', 'inherit', ...sockets],
     });
     this.child.stdout!.on('data', (d: Buffer) => this.onData(d));

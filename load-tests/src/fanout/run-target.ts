@@ -137,7 +137,7 @@ export async function runTarget(name: TargetName, sockets: number, o: FanoutOpti
     const c = await connect(t, clients, sockets, 10, o.codec, o.client);
     const rampSeconds = (performance.now() - rampStart) / 1000;
     check(
-      `${name}: ${t.mode === 'shutter' ? 'hello → welcome' : 'connected'}`,
+      `${name}: ${t.mode === 'shutter' ? 'hello → welcome' : t.mode === 'socketio' ? 'open → connect (in the room)' : 'connected'}`,
       c.ok === sockets,
       `${c.ok}/${sockets} in ${rampSeconds.toFixed(1)} s${c.firstError ? ` (first error: ${c.firstError})` : ''}`,
     );

@@ -1,14 +1,28 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { jsonCodec, msgpackCodec } from '@shutter/protocol';
 
-export const TARGETS = ['raw-uws', 'shutter-uws', 'raw-ws', 'shutter-ws'] as const;
+export const TARGETS = [
+  'raw-uws',
+  'shutter-uws',
+  'socketio-uws',
+  'raw-ws',
+  'shutter-ws',
+  'socketio-ws',
+] as const;
 export type TargetName = (typeof TARGETS)[number];
+
+/** How a client talks to a target: Shutter's protocol v1, bare WebSocket frames, or Socket.IO (Engine.IO v4). */
+export type TargetMode = 'shutter' | 'raw' | 'socketio';
+
+export function modeOf(name: TargetName): TargetMode {
+  return name.startsWith('shutter') ? 'shutter' : name.startsWith('socketio') ? 'socketio' : 'raw';
+}
 
 export interface TargetOptions {
   repoRoot: string;
@@ -22,7 +36,7 @@ export interface TargetOptions {
 /** One server under test, in its own process. */
 export interface Target {
   readonly name: TargetName;
-  readonly mode: 'shutter' | 'raw';
+  readonly mode: TargetMode;
   readonly pid: number;
   readonly wsUrl: string;
   /** The HS256 secret the server verifies tokens with (Shutter only). */
@@ -33,7 +47,8 @@ export interface Target {
    * Publishes `count` events (default 1) in one request, the k-th with data
    * `{ t0, i: i + k }`; resolves when the server answered. Shutter gets them
    * as one admin publish (`{events}` when more than one), a raw server as
-   * their frames back to back (`x-frame-sizes`), published together.
+   * their frames back to back (`x-frame-sizes`), published together;
+   * Socket.IO as a JSON array of the same events, emitted to its room together.
    */
   publish(stream: string, i: number, count?: number): Promise<void>;
   stop(): Promise<void>;
@@ -93,7 +108,8 @@ export async function startTarget(name: TargetName, o: TargetOptions): Promise<T
   const port = await freePort();
   const databaseUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
   const namespace = `bench_${randomBytes(3).toString('hex')}`;
-  const shutter = name.startsWith('shutter');
+  const mode = modeOf(name);
+  const shutter = mode === 'shutter';
   const secret = randomBytes(24).toString('hex');
   // A configured AUTH_JWT_SECRET turns the admin API's loopback fallback off: publish with a token.
   const adminToken = randomBytes(24).toString('hex');
@@ -101,10 +117,22 @@ export async function startTarget(name: TargetName, o: TargetOptions): Promise<T
   if (o.profileDir)
     // One directory per target: the main thread and tsx's loader thread each write a profile.
     nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${join(o.profileDir, name)}`);
-  nodeArgs.push(shutter ? 'server/src/main.ts' : `load-tests/src/raw-servers/${name}.ts`);
-  const memoryFile = join(mkdtempSync(join(tmpdir(), 'bench-mem-')), 'memory.jsonl');
+  nodeArgs.push(
+    shutter
+      ? 'server/src/main.ts'
+      : mode === 'socketio'
+        ? 'load-tests/src/raw-servers/socketio.ts'
+        : `load-tests/src/raw-servers/${name}.ts`,
+  );
+  const memDir = mkdtempSync(join(tmpdir(), 'bench-mem-'));
+  const memoryFile = join(memDir, 'memory.jsonl');
+  // Removed by stop(): the memory readings and a Shutter target's data directory.
+  const dirs = [memDir];
   const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), BENCH_MEMORY_FILE: memoryFile };
+  if (mode === 'socketio') env.SIO_ENGINE = name === 'socketio-uws' ? 'uws' : 'ws';
   if (shutter) {
+    const dataDir = mkdtempSync(join(tmpdir(), 'shutter-bench-'));
+    dirs.push(dataDir);
     Object.assign(env, {
       HOST: '127.0.0.1',
       TRANSPORT: name === 'shutter-uws' ? 'uws' : 'ws',
@@ -113,7 +141,7 @@ export async function startTarget(name: TargetName, o: TargetOptions): Promise<T
       LOG_LEVEL: 'warn',
       // The benchmark's sockets send nothing after subscribing; keep them past the 60 s default.
       IDLE_TIMEOUT_MS: '600000',
-      DATA_DIR: mkdtempSync(join(tmpdir(), 'shutter-bench-')),
+      DATA_DIR: dataDir,
       // The relational store is off the fan-out path; Postgres keeps PGlite's
       // ~300–800 MB start-up heap out of the per-socket RSS figure.
       DATABASE_URL: databaseUrl,
@@ -148,6 +176,14 @@ export async function startTarget(name: TargetName, o: TargetOptions): Promise<T
         headers: { 'content-type': 'application/json', authorization: `Bearer ${adminToken}` },
         body: JSON.stringify(body),
       });
+    } else if (mode === 'socketio') {
+      // The envelope Shutter sends, as JSON: Socket.IO's frames are text (`42["ev",{…}]`).
+      const events = datas.map((data) => ({ t: 'ev', stream, epoch, seq: data.i + 1, data, ts: Date.now() }));
+      res = await fetch(`${base}/publish`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(events),
+      });
     } else {
       // The same envelope Shutter sends, so both carry frames of the same size.
       const frames = datas.map((data) =>
@@ -172,6 +208,7 @@ export async function startTarget(name: TargetName, o: TargetOptions): Promise<T
       clearTimeout(t);
     }
     if (shutter) await dropSchema(databaseUrl, namespace);
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
   };
 
   const collect = async (): Promise<NodeJS.MemoryUsage | undefined> => {
@@ -185,9 +222,13 @@ export async function startTarget(name: TargetName, o: TargetOptions): Promise<T
   return {
     name,
     collect,
-    mode: shutter ? 'shutter' : 'raw',
+    mode,
     pid: child.pid!,
-    wsUrl: `ws://127.0.0.1:${port}/ws`,
+    // Socket.IO: straight to the WebSocket transport, Engine.IO v4 (no long-polling first).
+    wsUrl:
+      mode === 'socketio'
+        ? `ws://127.0.0.1:${port}/socket.io/?EIO=4&transport=websocket`
+        : `ws://127.0.0.1:${port}/ws`,
     secret,
     publish,
     stop,

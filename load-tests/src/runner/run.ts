@@ -86,7 +86,8 @@ export async function run(o: RunOptions): Promise<RunResult> {
   const nodes = o.nodes ?? (o.url ? 1 : (opts.nodes ?? 1));
   if (o.nodes !== undefined && o.nodes > 1 && o.url)
     throw new Error('--nodes starts a local cluster: not with --url');
-  const planned = plannedMs(executor) + parseDuration(executor.gracefulStop ?? '10s');
+  const planned =
+    plannedMs(executor) + parseDuration(executor.gracefulStop ?? '10s') + (opts.runSeconds ?? 0) * 1000;
   const capMs = (o.maxSeconds ?? Math.ceil(planned / 1000) + 300) * 1000;
   const startedAt = new Date();
   const loadStart = loadavg()[0] ?? 0;

@@ -1,6 +1,7 @@
 import type { ShutterClient } from '@shutter/client-sdk';
 import type { Aggregate } from './aggregate.js';
 import type { Metrics } from './metrics.js';
+import type { ReportSpec } from './report/page-spec.js';
 import type { Thresholds } from './thresholds.js';
 
 /** k6's executors (the subset a real-time server needs). Durations as in k6: `30s`, `2m`, `500ms`. */
@@ -61,17 +62,23 @@ export interface RunnerTarget extends TargetInfo {
    * shrinks only when V8's memory reducer runs, seconds after a busy phase).
    * With `stableMs`, RSS must also have stayed within 1 MB for that long
    * (other isolates, such as tsx's module-loader thread, shrink on their own
-   * schedule). Tries for up to `maxMs`; `settled` says whether it got there.
+   * schedule). Tries for up to `maxMs` (0: one reading); `settled` says
+   * whether it got there. `heapUsed`: the JS heap in use after the GCs.
    * In a local cluster: the sum over its nodes, settled when each one is.
    */
   settledRss(
     maxMs: number,
     stableMs?: number,
-  ): Promise<{ rss: number; newSpace: number; settled: boolean } | undefined>;
+  ): Promise<{ rss: number; newSpace: number; heapUsed: number; settled: boolean } | undefined>;
   /** Kills (signal) and starts the (first) node again on the same port; resolves when it is ready again. */
   restart(signal: NodeJS.Signals, onDown?: () => void): Promise<void>;
   /** The same for node `index` (0-based) of a local cluster. */
   restartNode(index: number, signal: NodeJS.Signals, onDown?: () => void): Promise<void>;
+  /**
+   * Which node (0-based) of a local cluster owns logical shard `shard` now,
+   * from the cluster's shard map; undefined for one node or --url.
+   */
+  ownerOf(shard: number): Promise<number | undefined>;
 }
 
 export type Params = Record<string, string | number | boolean>;
@@ -89,6 +96,12 @@ export interface ScenarioOptions {
   progress?: string[];
   /** Nodes the runner starts by default (a local cluster when above 1); `--nodes` overrides it. */
   nodes?: number;
+  /**
+   * How long the scenario's own `run` may take beyond the executor's plan
+   * (a scenario with no VUs, such as `broadcast`): added to the planned
+   * time, so the run's hard cap (planned + 300 s) stays above it.
+   */
+  runSeconds?: number;
 }
 
 /** What one VU sees, in a worker process. */
@@ -153,6 +166,8 @@ export interface Scenario<P extends Params = Params, D = unknown, S = Record<str
   params: P;
   /** What `--smoke` changes: tiny, seconds long. */
   smoke: Partial<P>;
+  /** Its table on the performance page (`npm run load:page`): configurations, headline figures, targets. */
+  report?: ReportSpec;
   options(p: P): ScenarioOptions;
   /** Runner side, before the VUs start; its result is every VU's `data`. */
   setup?(ctx: RunnerContext<P>): Promise<D>;

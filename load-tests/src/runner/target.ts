@@ -71,6 +71,7 @@ export function externalTarget(o: { url: string; secret: string; adminToken: str
     restartNode: async () => {
       throw new Error('this scenario restarts nodes: run it without --url');
     },
+    ownerOf: async () => undefined,
   };
 }
 
@@ -135,16 +136,16 @@ class NodeProc {
     clearTimeout(t);
   }
 
-  /** Full GCs, then the young generation's size (from the hook) and RSS. */
-  async gcReading(): Promise<{ rss: number; newSpace: number } | undefined> {
+  /** Full GCs, then the young generation's size and the JS heap in use (from the hook) and RSS. */
+  async gcReading(): Promise<{ rss: number; newSpace: number; heapUsed: number } | undefined> {
     const pid = this.child?.pid;
     if (pid === undefined) return undefined;
     this.child?.kill('SIGUSR2');
     await sleep(1000);
     const lines = existsSync(this.memoryFile) ? readFileSync(this.memoryFile, 'utf8').trim().split('\n') : [];
     const last = lines.at(-1);
-    const newSpace = last ? Number((JSON.parse(last) as { newSpace?: number }).newSpace ?? 0) : 0;
-    return { rss: rssBytes(pid), newSpace };
+    const m = last ? (JSON.parse(last) as { newSpace?: number; heapUsed?: number }) : {};
+    return { rss: rssBytes(pid), newSpace: Number(m.newSpace ?? 0), heapUsed: Number(m.heapUsed ?? 0) };
   }
 }
 
@@ -178,6 +179,9 @@ export async function startNode(o: NodeOptions): Promise<OwnedTarget> {
       DATABASE_URL: o.databaseUrl,
       REDIS_URL: o.redisUrl,
       NAMESPACE: namespace,
+      // Local media (uploads, variants) in the run's own directory, removed with it; shared by a
+      // local cluster's nodes, as one object store would be.
+      DATA_DIR: join(memDir, 'data'),
       STREAM_HISTORY_TTL_SECONDS: '600',
       SHUTDOWN_DELAY_MS: '0',
       SHUTDOWN_GRACE_MS: '1000',
@@ -238,9 +242,11 @@ export async function startNode(o: NodeOptions): Promise<OwnedTarget> {
         if (readings.some((r) => r === undefined)) return undefined;
         let rss = 0;
         let newSpace = 0;
+        let heapUsed = 0;
         readings.forEach((r, i) => {
           rss += r!.rss;
           newSpace += r!.newSpace;
+          heapUsed += r!.heapUsed;
           small[i] = r!.newSpace <= 2 * 1024 * 1024 ? small[i]! + 1 : 0;
         });
         const now = Date.now();
@@ -249,8 +255,8 @@ export async function startNode(o: NodeOptions): Promise<OwnedTarget> {
         const stable =
           now - startedAt >= stableMs &&
           Math.max(...window.map((h) => h.rss)) - Math.min(...window.map((h) => h.rss)) <= 1024 * 1024;
-        if (small.every((n) => n >= 2) && stable) return { rss, newSpace, settled: true };
-        if (now > end) return { rss, newSpace, settled: false };
+        if (small.every((n) => n >= 2) && stable) return { rss, newSpace, heapUsed, settled: true };
+        if (now > end) return { rss, newSpace, heapUsed, settled: false };
       }
     },
     restart: async (signal, onDown) => {
@@ -265,6 +271,7 @@ export async function startNode(o: NodeOptions): Promise<OwnedTarget> {
       onDown?.();
       await p.spawn();
     },
+    ownerOf: async (shard) => (count > 1 ? shardOwner(o.natsUrl, namespace, shard) : undefined),
     stop: async () => {
       await Promise.all(procs.map((p) => p.kill('SIGTERM')));
       rmSync(memDir, { recursive: true, force: true });
@@ -275,17 +282,40 @@ export async function startNode(o: NodeOptions): Promise<OwnedTarget> {
   };
 }
 
+/**
+ * The node (0-based) that owns `shard` in the shard map of a local cluster:
+ * its record's owner is `n<k>-<suffix>` (NODE_ID n1, n2… as started above).
+ */
+async function shardOwner(natsUrl: string, namespace: string, shard: number): Promise<number | undefined> {
+  const { connect } = await import('@nats-io/transport-node');
+  const { Kvm } = await import('@nats-io/kv');
+  const nc = await connect({ servers: natsUrl });
+  try {
+    const kv = await new Kvm(nc).open(`${namespace}_shards`);
+    const entry = await kv.get(`shard.${shard}`);
+    const owner = entry?.value.length ? (entry.json<{ owner?: string }>().owner ?? '') : '';
+    const m = /^n(\d+)-/.exec(owner);
+    return m ? Number(m[1]) - 1 : undefined;
+  } finally {
+    await nc.close();
+  }
+}
+
 /** Drops what a run left: the schema, the Redis keys, and (cluster) the JetStream streams of the namespace. */
 async function cleanup(o: NodeOptions, namespace: string, cluster: boolean): Promise<void> {
   // Imported here: only a runner that started a node needs them (they come with @shutter/server).
   const { default: pg } = await import('pg');
   const { Redis } = await import('ioredis');
-  const db = new pg.Client({ connectionString: o.databaseUrl });
-  try {
-    await db.connect();
-    await db.query(`DROP SCHEMA IF EXISTS "${namespace}" CASCADE`);
-  } finally {
-    await db.end().catch(() => undefined);
+  // A scenario that spreads the node over several databases (DATABASE_SHARDS) leaves the schema in each.
+  const shardUrls = (o.env.DATABASE_SHARDS ?? '').split(',').map((r) => r.trim().replace(/^\d+-\d+=/, ''));
+  for (const url of new Set([o.databaseUrl, ...shardUrls.filter((u) => u.startsWith('postgres'))])) {
+    const db = new pg.Client({ connectionString: url });
+    try {
+      await db.connect();
+      await db.query(`DROP SCHEMA IF EXISTS "${namespace}" CASCADE`);
+    } finally {
+      await db.end().catch(() => undefined);
+    }
   }
   const redis = new Redis(o.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2 });
   try {

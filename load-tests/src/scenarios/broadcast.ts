@@ -6,6 +6,7 @@ import type { ClientKind } from '../fanout/ipc.js';
 import type { Burst } from '../fanout/phases.js';
 import { runTarget } from '../fanout/run-target.js';
 import { TARGETS, type TargetName } from '../fanout/targets.js';
+import { atLeast, type ReportColumn } from '../runner/report/page-spec.js';
 import { defineScenario } from '../runner/scenario.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -27,9 +28,39 @@ function burstsOf(list: string): Burst[] {
 const suffix = (b: Burst): string => (b.size === 1 ? '' : `_${b.parallel ? 'par' : 'burst'}${b.size}`);
 
 /**
+ * The page's columns of one throughput phase: Shutter per server CPU-second,
+ * the raw transport and Shutter's ratio to it (DESIGN.md "Targets": ≥ 90 %
+ * of the raw transport it runs on, fed the same way), Socket.IO on the same
+ * engine and Shutter's ratio to it (no target: the peer a Node team would
+ * pick instead).
+ */
+function phaseColumns(x: string, label: string): ReportColumn[] {
+  const per = (who: string) => `deliveries_per_server_cpu_s${x}{target:${who}-{engine}}`;
+  return [
+    { label, metric: per('shutter'), stat: 'value', format: 'count' },
+    { label: 'raw', metric: per('raw'), stat: 'value', format: 'count' },
+    {
+      label: 'ratio',
+      metric: `deliveries_vs_raw${x}{engine:{engine}}`,
+      stat: 'value',
+      format: 'ratio',
+      target: () => atLeast(0.9, '0.90'),
+    },
+    { label: 'Socket.IO', metric: per('socketio'), stat: 'value', format: 'count' },
+    {
+      label: '× Socket.IO',
+      metric: `deliveries_vs_peer${x}{engine:{engine}}`,
+      stat: 'value',
+      format: 'ratio',
+    },
+  ];
+}
+
+/**
  * The WebSocket fan-out benchmark as a scenario: N sockets on one topic,
  * Shutter (uWS and ws engines) beside a raw uWebSockets.js and a raw ws
- * broadcast server in the same run, each in its own process (pinned to
+ * broadcast server and Socket.IO on each engine (the peer: the same room
+ * broadcast a Node team would write) in the same run, each in its own process (pinned to
  * `serverCpu`, the runner and its client processes to `loadCpu`). Its client
  * processes speak protocol v1 (load-tests/src/fanout), the same client for
  * every target, so the raw baselines and Shutter are fed and read the same
@@ -64,7 +95,8 @@ export default defineScenario<{
   profile: boolean;
 }>({
   name: 'broadcast',
-  description: 'fan-out to N sockets on one topic, Shutter beside raw uWS / raw ws in the same run',
+  description:
+    'fan-out to N sockets on one topic, Shutter beside raw uWS / raw ws and Socket.IO on each in the same run',
   params: {
     sockets: 10_000,
     targets: TARGETS.join(','),
@@ -83,9 +115,9 @@ export default defineScenario<{
     loadCpu: '1',
     profile: false,
   },
-  // Smoke: one engine with its raw baseline, so it stays seconds long.
+  // Smoke: one engine with its raw baseline and its peer, so it stays seconds long.
   smoke: {
-    targets: 'raw-uws,shutter-uws',
+    targets: 'raw-uws,shutter-uws,socketio-uws',
     sockets: 50,
     posts: 3,
     postIntervalMs: 100,
@@ -95,12 +127,44 @@ export default defineScenario<{
     bursts: '1,4',
     sampleEvery: 4,
   },
+  report: {
+    // One run per engine (raw, Shutter and Socket.IO on it) is the usual split: its targets tell it apart.
+    variant: ['sockets', 'client', 'targets'],
+    rows: (r) =>
+      ['uws', 'ws']
+        .filter((e) => String(r.params.targets).includes(`shutter-${e}`))
+        .map((engine) => ({ label: engine === 'uws' ? 'uWS' : 'ws', vars: { engine } })),
+    columns: [
+      ...phaseColumns('', 'Shutter, per server CPU-s (1 event a write)'),
+      ...phaseColumns('_burst16', 'Shutter, bursts of 16'),
+      {
+        label: 'post delivery p99',
+        metric: 'post_delivery_p99_ms{target:shutter-{engine}}',
+        stat: 'value',
+        format: 'ms',
+      },
+      {
+        label: 'idle RSS per socket',
+        metric: 'rss_per_idle_socket_bytes{target:shutter-{engine}}',
+        stat: 'value',
+        format: 'bytes',
+      },
+      {
+        label: 'Socket.IO',
+        metric: 'rss_per_idle_socket_bytes{target:socketio-{engine}}',
+        stat: 'value',
+        format: 'bytes',
+      },
+    ],
+  },
   options: (p) => {
     const targets = p.targets.split(',') as TargetName[];
     for (const t of targets)
       if (!TARGETS.includes(t)) throw new Error(`unknown target ${t}; use ${TARGETS.join(',')}`);
     const bursts = burstsOf(p.bursts);
     if (!['native', 'lean', 'ws'].includes(p.client)) throw new Error('--client: native, lean or ws');
+    if (p.client === 'ws' && targets.some((t) => t.startsWith('socketio')))
+      throw new Error('--client ws does not speak Socket.IO: use native or lean with socketio targets');
     if (!Number.isInteger(p.sampleEvery) || p.sampleEvery < 1)
       throw new Error('--sampleEvery: a whole number ≥ 1');
     if (p.socketsPerClient > 18_000)
@@ -122,7 +186,20 @@ export default defineScenario<{
           for (const b of bursts)
             th[`client_cpu_per_server_cpu${suffix(b)}{target:raw-${engine}}`] = ['value<1'];
       }
-    return { executor: { executor: 'none' }, thresholds: th, noTarget: true };
+    // Per target at most: three settled RSS readings, the connects (~500/s at worst here), the posts,
+    // each throughput phase with its drain (30 s at most); the runner's cap adds 300 s to this.
+    const perTarget =
+      (p.sockets >= 1000 ? 3 * p.settleSeconds : 3) +
+      p.sockets / 500 +
+      (p.posts * p.postIntervalMs) / 1000 +
+      bursts.length * (p.maxSeconds + 30) +
+      30;
+    return {
+      executor: { executor: 'none' },
+      thresholds: th,
+      noTarget: true,
+      runSeconds: Math.ceil(targets.length * perTarget),
+    };
   },
 
   async run(ctx) {
@@ -188,10 +265,15 @@ export default defineScenario<{
             ?.loads.find((l) => l.burst === b.size && l.parallel === b.parallel)
             ?.deliveriesPerServerCpuSecond;
         const s = per(`shutter-${engine}`);
-        const raw = per(`raw-${engine}`);
-        if (s === undefined || raw === undefined) continue;
-        // 0: not measurable (the raw server used less than a clock tick of CPU, as in smoke runs).
-        ctx.metrics.gauge(`deliveries_vs_raw${suffix(b)}{engine:${engine}}`).set(raw > 0 ? s / raw : 0);
+        if (s === undefined) continue;
+        // Shutter ÷ the raw transport, and ÷ the peer (Socket.IO on the same engine), fed the same way.
+        // 0: not measurable (the other server used less than a clock tick of CPU, as in smoke runs).
+        for (const [metric, other] of [
+          ['deliveries_vs_raw', per(`raw-${engine}`)],
+          ['deliveries_vs_peer', per(`socketio-${engine}`)],
+        ] as const)
+          if (other !== undefined)
+            ctx.metrics.gauge(`${metric}${suffix(b)}{engine:${engine}}`).set(other > 0 ? s / other : 0);
       }
     // Everything each target measured (memory split, CPU, phases), beside the runner's summary.
     mkdirSync(ctx.resultsDir, { recursive: true });

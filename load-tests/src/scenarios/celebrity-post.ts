@@ -1,6 +1,7 @@
 import type { ShutterClient } from '@shutter/client-sdk';
 import { newId, shardOfId, timeOfId } from '@shutter/protocol';
 import { mintHs256 } from '../fanout/jwt.js';
+import { atMost, zero } from '../runner/report/page-spec.js';
 import { defineScenario } from '../runner/scenario.js';
 import { seedStar } from '../seed/star.js';
 import { withTargetDatabases } from '../seed/target-db.js';
@@ -52,6 +53,22 @@ export default defineScenario<
     codec: 'msgpack',
   },
   smoke: { followers: 20, posts: 2, gapMs: 300, p99Ms: 5000 },
+  report: {
+    variant: ['mode', 'followers'],
+    columns: [
+      { label: 'delivery p50', metric: 'feed_delivery_ms', stat: 'med', format: 'ms' },
+      // DESIGN.md "Targets": post → every online follower, p99 ≤ 250 ms, below and above the threshold.
+      {
+        label: 'delivery p99',
+        metric: 'feed_delivery_ms',
+        stat: 'p(99)',
+        format: 'ms',
+        target: () => atMost(250, '250 ms'),
+      },
+      { label: 'missing', metric: 'feed_missing', stat: 'count', format: 'count', target: () => zero },
+      { label: 'twice', metric: 'feed_duplicates', stat: 'count', format: 'count', target: () => zero },
+    ],
+  },
   options: (p) => {
     if (p.mode !== 'write' && p.mode !== 'read') throw new Error('--mode: write or read');
     return {

@@ -1,4 +1,5 @@
 import type { ShutterClient } from '@shutter/client-sdk';
+import { atMost, zero } from '../runner/report/page-spec.js';
 import { defineScenario } from '../runner/scenario.js';
 import { seedSocial } from '../seed/social-seed.js';
 import { withTargetDatabases } from '../seed/target-db.js';
@@ -64,6 +65,29 @@ export default defineScenario<
     postsPerUser: 5,
     warmP99Ms: 5000,
     coldP99Ms: 5000,
+  },
+  report: {
+    variant: ['users', 'vus'],
+    columns: [
+      { label: 'pages', metric: 'feed_pages', stat: 'rate', format: 'per-second' },
+      { label: 'page p50', metric: 'feed_page_ms', stat: 'med', format: 'ms' },
+      // DESIGN.md "Targets": a hydrated feed page, p99 ≤ 50 ms warm (≤ 200 ms after a cache loss).
+      {
+        label: 'page p99',
+        metric: 'feed_page_ms',
+        stat: 'p(99)',
+        format: 'ms',
+        target: () => atMost(50, '50 ms'),
+      },
+      {
+        label: 'first page p99',
+        metric: 'feed_page_cold_ms',
+        stat: 'p(99)',
+        format: 'ms',
+        target: () => atMost(200, '200 ms'),
+      },
+      { label: 'errors', metric: 'feed_page_errors', stat: 'count', format: 'count', target: () => zero },
+    ],
   },
   options: (p) => ({
     // Users arrive over `rampSeconds` (each one's first read rebuilds its feed), then scroll for `duration`.

@@ -1,4 +1,5 @@
 import type { ShutterClient } from '@shutter/client-sdk';
+import { atMost, zero } from '../runner/report/page-spec.js';
 import { defineScenario, type RunnerContext } from '../runner/scenario.js';
 import { warmUp } from './warmup.js';
 
@@ -30,18 +31,66 @@ interface State {
  * against its RSS before the first socket).
  */
 export default defineScenario<
-  { sockets: number; rampSeconds: number; holdSeconds: number; transport: string; codec: string },
-  { rssBase: number | undefined },
+  {
+    sockets: number;
+    rampSeconds: number;
+    holdSeconds: number;
+    /** Longest wait for the holding reading to settle (V8's young generation given back); within the hold. */
+    settleSeconds: number;
+    transport: string;
+    codec: string;
+  },
+  { rssBase: number | undefined; youngBase: number | undefined },
   State
 >({
   name: 'hold',
   description: 'N sockets connect, authenticate and idle: server RSS per socket, connect rate',
-  params: { sockets: 2000, rampSeconds: 10, holdSeconds: 60, transport: 'ws', codec: 'msgpack' },
+  params: {
+    sockets: 2000,
+    rampSeconds: 10,
+    holdSeconds: 60,
+    settleSeconds: 40,
+    transport: 'ws',
+    codec: 'msgpack',
+  },
   smoke: { sockets: 20, rampSeconds: 1, holdSeconds: 3 },
+  report: {
+    variant: ['sockets'],
+    columns: [
+      { label: 'connected', metric: 'sockets_connected', stat: 'count', format: 'count' },
+      { label: 'connects', metric: 'connect_rate', stat: 'value', format: 'per-second' },
+      { label: 'connect p99', metric: 'connect_ms', stat: 'p(99)', format: 'ms' },
+      {
+        label: 'server RSS per socket',
+        metric: 'server_rss_per_socket_bytes',
+        stat: 'value',
+        format: 'bytes',
+        // DESIGN.md "Targets": RSS per idle authenticated socket.
+        target: (r) => (r.target.transport === 'uws' ? atMost(2048, '2 KiB') : atMost(10240, '10 KiB')),
+      },
+      {
+        label: 'without V8 young gen',
+        metric: 'server_rss_per_socket_without_young_bytes',
+        stat: 'value',
+        format: 'bytes',
+      },
+      {
+        label: 'dropped',
+        metric: 'unexpected_disconnects',
+        stat: 'count',
+        format: 'count',
+        target: () => zero,
+      },
+    ],
+  },
   options: (p) => {
     if (p.sockets > HOLD_MAX_SOCKETS)
       throw new Error(
         `hold: at most ${HOLD_MAX_SOCKETS} sockets on one node (its open-file limit is 20 000)`,
+      );
+    if (p.sockets >= MEASURED_FROM && p.holdSeconds < p.settleSeconds + 15)
+      throw new Error(
+        'hold: --holdSeconds must exceed --settleSeconds by 15 s (the reading needs every socket open)',
       );
     const perSocket = p.transport === 'uws' ? 2048 : 10_240;
     return {
@@ -71,7 +120,7 @@ export default defineScenario<
   },
 
   async setup(ctx) {
-    if (ctx.target.pid === undefined) return { rssBase: undefined };
+    if (ctx.target.pid === undefined) return { rssBase: undefined, youngBase: undefined };
     // Before the first socket, after a warm-up: the node's RSS after full GCs, once it has
     // settled (for seconds after start RSS keeps falling as start-up memory is given back).
     await warmUp(ctx as unknown as RunnerContext<never>, 50);
@@ -80,7 +129,7 @@ export default defineScenario<
     const base = await ctx.target.settledRss(settleMs(ctx.params.sockets), stableMs(ctx.params.sockets));
     if (ctx.params.sockets >= MEASURED_FROM)
       ctx.check('the node settled before the first socket', base?.settled === true);
-    return { rssBase: base?.rss };
+    return { rssBase: base?.rss, youngBase: base?.newSpace };
   },
 
   async run(ctx, data) {
@@ -95,17 +144,22 @@ export default defineScenario<
     ctx.metrics.gauge('connect_rate').set(n / (tookMs / 1000));
     const open = ctx.live.gauge('sockets_open');
     // Holding, the node answers pings: RSS moves a little all the time, so only 5 s of calm.
-    const m = await ctx.target.settledRss(40_000, n >= MEASURED_FROM ? 5000 : 0);
+    const m = await ctx.target.settledRss(ctx.params.settleSeconds * 1000, n >= MEASURED_FROM ? 5000 : 0);
     if (m === undefined || data.rssBase === undefined) {
       ctx.log('  (no RSS: the node was not started by the runner)');
       return;
     }
     if (n >= MEASURED_FROM) {
-      ctx.check(
-        'the node settled while holding',
-        m.settled,
-        `young generation ${(m.newSpace / 1048576).toFixed(1)} MB`,
-      );
+      // An unsettled holding reading can only overstate the figure (memory V8 has not given back
+      // yet is counted against the sockets), so it fails nothing: the report carries the figure
+      // without the young generation beside it as the lower bound. Only the base must be settled
+      // (checked in setup): a base read too early understates it.
+      ctx.metrics.gauge('server_holding_settled').set(m.settled ? 1 : 0);
+      if (!m.settled)
+        ctx.log(
+          `  the node had not settled while holding (young generation ${(m.newSpace / 1048576).toFixed(1)} MB): ` +
+            'RSS per socket is an upper bound; server_rss_per_socket_without_young_bytes is the lower one',
+        );
       const still = ctx.live.gauge('sockets_open');
       ctx.check('every socket still open after the reading', still >= open, `${still}/${open}`);
     }
@@ -113,6 +167,12 @@ export default defineScenario<
     ctx.metrics.gauge('server_rss_bytes').set(rss);
     ctx.metrics.gauge('server_rss_base_bytes').set(data.rssBase);
     ctx.metrics.gauge('server_rss_per_socket_bytes').set((rss - data.rssBase) / open);
+    // The same without V8's young generation in either reading: a bound that holds when the node never
+    // gives it back (19 000 ws sockets' pings keep it at 32 MB however long the reading waits).
+    ctx.metrics.gauge('server_young_generation_bytes').set(m.newSpace);
+    ctx.metrics
+      .gauge('server_rss_per_socket_without_young_bytes')
+      .set((rss - m.newSpace - (data.rssBase - (data.youngBase ?? 0))) / open);
   },
 
   async iteration(vu) {

@@ -1,4 +1,5 @@
 import type { ShutterClient } from '@shutter/client-sdk';
+import { zero } from '../runner/report/page-spec.js';
 import { defineScenario } from '../runner/scenario.js';
 
 const STREAM = 'topic:rolling';
@@ -56,6 +57,16 @@ export default defineScenario<
     transport: 'ws',
   },
   smoke: { clients: 12, warmSeconds: 1, settleSeconds: 45 },
+  report: {
+    variant: ['clients', 'failover'],
+    columns: [
+      { label: 'events lost', metric: 'events_lost', stat: 'count', format: 'count', target: () => zero },
+      { label: 'sockets reconnected', metric: 'sockets_reconnected', stat: 'count', format: 'count' },
+      { label: 'delivery p99 before', metric: 'delivery_before_ms', stat: 'p(99)', format: 'ms' },
+      { label: 'delivery p99 during the roll', metric: 'delivery_roll_ms', stat: 'p(99)', format: 'ms' },
+      { label: 'settle per node (max)', metric: 'node_settle_ms', stat: 'max', format: 'ms' },
+    ],
+  },
   options: (p) => {
     if (p.signal !== 'SIGKILL' && p.signal !== 'SIGTERM') throw new Error('--signal: SIGKILL or SIGTERM');
     return {

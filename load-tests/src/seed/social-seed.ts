@@ -42,7 +42,8 @@ export interface SeedSummary {
 
 const BATCH = 5000;
 
-function mulberry32(seed: number): () => number {
+/** A seeded PRNG (mulberry32): the same seed gives the same world, in every seed and scenario. */
+export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
@@ -54,7 +55,7 @@ function mulberry32(seed: number): () => number {
 }
 
 /** Rows of one table grouped by the database they belong in, inserted in batches. */
-class Batches {
+export class Batches {
   private readonly rows = new Map<Sql, unknown[][]>();
   done = 0;
   constructor(
