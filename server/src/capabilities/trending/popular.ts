@@ -42,7 +42,8 @@ const SHORT_CACHE_MS = 1000;
  * then every TRENDING_POPULAR_CACHE_MS; a partial list within a second,
  * an empty one within a second of a reader finding it so), so readers
  * never wait for the databases, except while a node has no list yet (or
- * an empty one): then a reader waits for the gathering at most
+ * an empty one): a gathering to which no database answered keeps the last
+ * list (marked partial) rather than emptying it. While there is none, a reader waits for the gathering at most
  * TRENDING_BUDGET_MS and is served an empty list after. Cost: two queries
  * per database per gathering, each a range scan of the last day's posts
  * by id (ids carry their time), so it grows with the posts made in a day
@@ -94,8 +95,11 @@ export class PopularPosts {
   refresh(): Promise<PopularList> {
     this.refreshing ??= this.gather()
       .then((list) => {
-        this.current = list;
-        return list;
+        const c = this.current;
+        // Every database late or failing gives nothing: the last list is served meanwhile (marked partial, so it is asked again within a second).
+        this.current =
+          list.partial && list.posts.length === 0 && c && c.posts.length > 0 ? { ...c, partial: true } : list;
+        return this.current;
       })
       .finally(() => {
         this.refreshing = undefined;
