@@ -49,10 +49,18 @@ export interface CacheStores {
  * stream history and the feeds (and whatever else takes `redis`); without,
  * each keeps its data in this process (rate limits then hold per node). `own` gets every closer, in order.
  */
-export async function openCacheStores(config: Config, own: (close: Closer) => void): Promise<CacheStores> {
+export async function openCacheStores(
+  config: Config,
+  own: (close: Closer) => void,
+  historyOf?: (stream: string) => number | undefined,
+): Promise<CacheStores> {
   const s = config.services;
   const g = config.gateway;
-  const logOptions = { maxEvents: g.historySize, ttlSeconds: g.historyTtlSeconds };
+  const logOptions = {
+    maxEvents: g.historySize,
+    ttlSeconds: g.historyTtlSeconds,
+    ...(historyOf ? { historyOf } : {}),
+  };
   if (!s.redisUrl) {
     const streamLog = new MemoryStreamLog(logOptions);
     const feeds = new MemoryFeedStore({ maxItems: config.feed.maxItems, maxFeeds: config.feed.memoryFeeds });

@@ -30,6 +30,7 @@ import type { CapabilityPorts } from './capabilities/operation.js';
 import { PRESENCE_GAUGES, presenceStats } from './capabilities/presence/index.js';
 import { OperationRateLimits, unavailableBuckets } from './capabilities/rate-limits.js';
 import { OperationRegistry } from './capabilities/registry.js';
+import { streamHistories } from './capabilities/stream-rules.js';
 import type { Config } from './config/index.js';
 import { defaultAuthorizer, type SubscribeAuthorizer } from './gateway/authorize.js';
 import type { WsEngine } from './gateway/engine.js';
@@ -145,6 +146,7 @@ async function assemble(
   const { streamLog, feeds, limiter, presence, locations, trending, explore } = await openCacheStores(
     config,
     own,
+    streamHistories(capabilities),
   );
   const proxies = new TrustedProxies(config.limits.trustedProxies);
 

@@ -1,12 +1,13 @@
 import type { Redis } from 'ioredis';
 import { Packr, Unpackr } from 'msgpackr';
 import { newEpoch } from '../streams/memory-stream-log.js';
-import type {
-  ReadResult,
-  StoredEvent,
-  StreamHead,
-  StreamLog,
-  StreamLogOptions,
+import {
+  historyFor,
+  type ReadResult,
+  type StoredEvent,
+  type StreamHead,
+  type StreamLog,
+  type StreamLogOptions,
 } from '../streams/stream-log.js';
 
 // Event payloads are stored as msgpack (binary-safe, compact); only our own
@@ -15,11 +16,26 @@ const packr = new Packr({ useRecords: false, structuredClone: false });
 const unpackr = new Unpackr({ useRecords: false, structuredClone: false, mapsAsObjects: true });
 
 /**
+ * Trims approximately (whole radix-tree nodes, cheap) a long history, and
+ * exactly a short one: \`~\` trims nothing below a node's 100 entries, so
+ * a history of 1 would keep ~100.
+ */
+const ADD = `
+local function add(hist, max, seq, data, ts)
+  if max >= 100 then
+    redis.call('XADD', hist, 'MAXLEN', '~', max, seq .. '-1', 'd', data, 't', ts)
+  else
+    redis.call('XADD', hist, 'MAXLEN', max, seq .. '-1', 'd', data, 't', ts)
+  end
+end
+`;
+
+/**
  * Creates the stream's epoch if it has none (wiping any orphaned history),
  * then appends. KEYS: meta hash, history stream. ARGV: new epoch, data, ts,
  * max events, ttl seconds. Returns { epoch, seq }.
  */
-const APPEND = `
+const APPEND = `${ADD}
 local epoch = redis.call('HGET', KEYS[1], 'e')
 if not epoch then
   epoch = ARGV[1]
@@ -27,9 +43,12 @@ if not epoch then
   redis.call('HSET', KEYS[1], 'e', epoch, 's', 0)
 end
 local seq = redis.call('HINCRBY', KEYS[1], 's', 1)
-if tonumber(ARGV[4]) > 0 then
-  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], seq .. '-1', 'd', ARGV[2], 't', ARGV[3])
+local max = tonumber(ARGV[4])
+if max > 0 then
+  add(KEYS[2], max, seq, ARGV[2], ARGV[3])
   redis.call('EXPIRE', KEYS[2], ARGV[5])
+else
+  redis.call('DEL', KEYS[2])
 end
 redis.call('EXPIRE', KEYS[1], ARGV[5])
 return {epoch, seq}
@@ -38,16 +57,18 @@ return {epoch, seq}
 /** KEYS: meta hash, history stream. ARGV: new epoch, ttl. Returns { epoch, seq }. */
 /**
  * APPEND for many streams in one call: KEYS are (meta, hist) pairs; ARGV is
- * the epoch base, ts, max, ttl, the number K of distinct payloads, the K
- * payloads, then each entry's payload index (1-based). A new stream's epoch
- * is the base and its entry's index. Not for Redis Cluster (keys of many
- * slots in one script); `append` stays cluster-safe.
+ * the epoch base, ts, the default max (each entry carries its own), ttl,
+ * the number K of distinct payloads, the K payloads, each entry's payload
+ * index (1-based), then each entry's max events. A new stream's epoch is the base and its entry's index. Not for
+ * Redis Cluster (keys of many slots in one script); `append` stays
+ * cluster-safe.
  */
-const APPEND_MANY = `
+const APPEND_MANY = `${ADD}
 local out = {}
 local k = tonumber(ARGV[5])
-local max = tonumber(ARGV[3])
-for i = 1, #KEYS / 2 do
+local n = #KEYS / 2
+for i = 1, n do
+  local max = tonumber(ARGV[5 + k + n + i])
   local meta, hist = KEYS[2 * i - 1], KEYS[2 * i]
   local epoch = redis.call('HGET', meta, 'e')
   if not epoch then
@@ -57,8 +78,10 @@ for i = 1, #KEYS / 2 do
   end
   local seq = redis.call('HINCRBY', meta, 's', 1)
   if max > 0 then
-    redis.call('XADD', hist, 'MAXLEN', '~', max, seq .. '-1', 'd', ARGV[5 + tonumber(ARGV[5 + k + i])], 't', ARGV[2])
+    add(hist, max, seq, ARGV[5 + tonumber(ARGV[5 + k + i])], ARGV[2])
     redis.call('EXPIRE', hist, ARGV[4])
+  else
+    redis.call('DEL', hist)
   end
   redis.call('EXPIRE', meta, ARGV[4])
   out[2 * i - 1] = epoch
@@ -120,7 +143,7 @@ export class RedisStreamLog implements StreamLog {
       newEpoch(),
       packr.pack(data),
       ts,
-      this.options.maxEvents,
+      historyFor(this.options, stream),
       this.options.ttlSeconds,
     );
     return { stream, epoch, seq: Number(seq), ts, data };
@@ -158,6 +181,7 @@ export class RedisStreamLog implements StreamLog {
         packed.length,
         ...packed,
         ...index,
+        ...chunk.map((e) => historyFor(this.options, e.stream)),
       );
       chunk.forEach((e, k) => {
         out.push({ stream: e.stream, epoch: String(r[2 * k]), seq: Number(r[2 * k + 1]), ts, data: e.data });
@@ -177,7 +201,7 @@ export class RedisStreamLog implements StreamLog {
     if (from.epoch !== head.epoch || from.seq > head.seq) return { status: 'refetch', head };
     if (from.seq === head.seq) return { status: 'ok', head, events: [] };
     const missed = head.seq - from.seq;
-    if (missed > limit || this.options.maxEvents === 0) return { status: 'refetch', head };
+    if (missed > Math.min(limit, historyFor(this.options, stream))) return { status: 'refetch', head };
     const [, hist] = this.keys(stream);
     const rows = await this.redis.xrangeBuffer(hist, `${from.seq + 1}-1`, `${head.seq}-1`);
     const events: StoredEvent[] = [];

@@ -215,6 +215,13 @@ export interface LeasedStreamRule {
    * one subscriber alone should get: the presence of the people it follows).
    */
   direct?: boolean;
+  /**
+   * Events the stream history keeps for resume for streams of this kind,
+   * where fewer than STREAM_HISTORY_SIZE will do: a stream whose every
+   * event is the whole state (a nearby list) keeps 1. A resume further
+   * back answers `refetch`.
+   */
+  history?: number;
   onView?: (ports: CapabilityPorts, view: StreamView) => void;
   onLeave?: (ports: CapabilityPorts, view: StreamView) => void;
 }

@@ -1,5 +1,5 @@
 import type { LeaseHolder, StreamLease, SubscribeAuthorizer } from '../gateway/authorize.js';
-import type { CapabilityPorts, StreamRule, StreamView } from './operation.js';
+import type { Capability, CapabilityPorts, StreamRule, StreamView } from './operation.js';
 
 type Hook = ((ports: CapabilityPorts, view: StreamView) => void) | undefined;
 
@@ -33,4 +33,20 @@ export function compileStreamRule(rule: StreamRule, ports: CapabilityPorts): Sub
     leave: (stream, h) => call(rule.onLeave, stream, h),
   };
   return async (userId, stream) => (await rule.authorize(ports, userId, stream)) && lease;
+}
+
+/**
+ * The stream history's `historyOf`: the events kept for a stream, by its
+ * kind (the name up to the first `:`), where a capability's leased rule
+ * asks for fewer than the node's STREAM_HISTORY_SIZE.
+ */
+export function streamHistories(caps: readonly Capability[]): (stream: string) => number | undefined {
+  const kept = new Map<string, number>();
+  for (const cap of caps)
+    for (const [kind, rule] of Object.entries(cap.streams ?? {}))
+      if (typeof rule !== 'function' && rule.history !== undefined) kept.set(kind, rule.history);
+  return (stream) => {
+    const colon = stream.indexOf(':');
+    return kept.get(colon < 0 ? stream : stream.slice(0, colon));
+  };
 }

@@ -136,7 +136,13 @@ export const gatewaySettings = {
     ['info', 'debug', 'off'] as const,
     'Level of the one access-log line written per HTTP request (method, route, status, duration), or off.',
   ),
-  historySize: int('STREAM_HISTORY_SIZE', 1000, 0, 1_000_000, 'Events each stream keeps for resume.'),
+  historySize: int(
+    'STREAM_HISTORY_SIZE',
+    1000,
+    0,
+    1_000_000,
+    'Events each stream keeps for resume (a stream kind may keep fewer: a nearby list keeps its last).',
+  ),
   historyTtlSeconds: int(
     'STREAM_HISTORY_TTL_SECONDS',
     3600,

@@ -1,5 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import type { ReadResult, StoredEvent, StreamHead, StreamLog, StreamLogOptions } from './stream-log.js';
+import {
+  historyFor,
+  type ReadResult,
+  type StoredEvent,
+  type StreamHead,
+  type StreamLog,
+  type StreamLogOptions,
+} from './stream-log.js';
 
 interface Entry {
   epoch: string;
@@ -51,11 +58,11 @@ export class MemoryStreamLog implements StreamLog {
     const e = this.entry(stream);
     const event: StoredEvent = { stream, epoch: e.epoch, seq: ++e.seq, ts, data };
     e.touched = this.now();
-    if (this.options.maxEvents > 0) {
+    const kept = historyFor(this.options, stream);
+    if (kept > 0) {
       e.events.push(event);
-      if (e.events.length > this.options.maxEvents)
-        e.events.splice(0, e.events.length - this.options.maxEvents);
-    }
+      if (e.events.length > kept) e.events.splice(0, e.events.length - kept);
+    } else e.events.length = 0;
     return event;
   }
 

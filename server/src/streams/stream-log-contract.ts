@@ -82,6 +82,36 @@ export function streamLogContract(
       await log.close();
     });
 
+    it("keeps a stream kind's own shorter history (historyOf), exactly, through append and appendMany", async () => {
+      const log = await open({
+        maxEvents: 100,
+        ttlSeconds: 60,
+        historyOf: (stream) => (stream.startsWith('nearby:') ? 1 : undefined),
+      });
+      const short = `nearby:${unique()}`;
+      const long = `topic:${unique()}`;
+      for (let i = 1; i <= 150; i++) await log.append(short, i, i);
+      await log.appendMany(
+        [
+          { stream: short, data: 151 },
+          { stream: long, data: 'a' },
+          { stream: short, data: 152 },
+          { stream: long, data: 'b' },
+        ],
+        200,
+      );
+      const h = await log.head(short);
+      expect(h.seq).toBe(152);
+      const last = await log.readAfter(short, { epoch: h.epoch, seq: 151 }, 1000);
+      expect(last).toMatchObject({ status: 'ok', events: [{ seq: 152, data: 152 }] });
+      // Only the last event is kept: one position further back is a refetch.
+      expect((await log.readAfter(short, { epoch: h.epoch, seq: 150 }, 1000)).status).toBe('refetch');
+      const l = await log.head(long);
+      const both = await log.readAfter(long, { epoch: l.epoch, seq: 0 }, 1000);
+      expect(both).toMatchObject({ status: 'ok', events: [{ data: 'a' }, { data: 'b' }] });
+      await log.close();
+    });
+
     it('touch keeps a quiet stream (epoch and history) past its TTL; untouched, it expires', async () => {
       const log = await open({ maxEvents: 10, ttlSeconds: 1 });
       const kept = `topic:${unique()}`;

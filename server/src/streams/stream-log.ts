@@ -35,6 +35,11 @@ export interface StreamLog {
   close(): Promise<void>;
 }
 
+/** The events `options` keep for `stream`: its kind's own history where it has one, else `maxEvents`. */
+export function historyFor(options: StreamLogOptions, stream: string): number {
+  return options.historyOf?.(stream) ?? options.maxEvents;
+}
+
 export interface StreamHead {
   epoch: string;
   seq: number;
@@ -55,6 +60,12 @@ export type ReadResult =
 export interface StreamLogOptions {
   /** Events kept per stream. */
   maxEvents: number;
+  /**
+   * Events kept for this stream, where its kind keeps fewer than
+   * `maxEvents` (a stream whose every event is the whole state, such as a
+   * nearby list, needs only its last); undefined: `maxEvents`.
+   */
+  historyOf?: (stream: string) => number | undefined;
   /** A stream with no event for this long loses its history (and its epoch). */
   ttlSeconds: number;
 }
