@@ -30,6 +30,13 @@ export const notificationSettings = {
     36_500,
     'Notifications not updated for this many days are deleted, and so are dedup entries of events this old (a like given again after them notifies again); each node sweeps every database once an hour, 1 000 rows a statement. 0 keeps everything.',
   ),
+  writesAtOnce: int(
+    'NOTIFY_WRITES_AT_ONCE',
+    4,
+    1,
+    256,
+    "Recipient transactions of notification jobs each node runs at once (one recipient's one after another, in the node): the rest wait without a connection, so a burst of notifications never holds the database connections requests need (each database's pool has 10 per node).",
+  ),
   concurrency: int(
     'NOTIFY_CONCURRENCY',
     8,

@@ -4,6 +4,7 @@ import type { CapabilityPorts } from '../operation.js';
 import { filterAdds } from './filter.js';
 import type { NotifyEvent, NotifyJob } from './jobs.js';
 import { type Plan, planEvent } from './plan.js';
+import type { RecipientWrites } from './recipient-writes.js';
 import { toWire } from './render.js';
 import { type Share, unreadIn, type WriteResult, writeForRecipient } from './writer.js';
 
@@ -12,7 +13,8 @@ import { type Share, unreadIn, type WriteResult, writeForRecipient } from './wri
  * request: what each event means for whom (`planEvent`), who must not hear
  * of it (`filterAdds`), then ONE transaction per recipient in the
  * recipient's database with that recipient's share of every event, in
- * event order (`writeForRecipient`; recipients at once), then the changes
+ * event order (`writeForRecipient`; recipients at once, as `writes`
+ * lets them: `recipient-writes.ts`), then the changes
  * live on each recipient's inbox stream.
  *
  * Idempotent, as a job must be: a second run finds every key already
@@ -21,7 +23,11 @@ import { type Share, unreadIn, type WriteResult, writeForRecipient } from './wri
  * and on its push clock, so the ledger pushes it unless a client lists it
  * and reports it shown first.
  */
-export async function runNotifyJob(ports: CapabilityPorts, job: NotifyJob): Promise<void> {
+export async function runNotifyJob(
+  ports: CapabilityPorts,
+  job: NotifyJob,
+  writes: RecipientWrites,
+): Promise<void> {
   const plans = await Promise.all(job.events.map((e) => planEvent(ports.db, e)));
   const results: WriteResult[] = [];
   const byRecipient = new Map<string, Share[]>();
@@ -42,7 +48,9 @@ export async function runNotifyJob(ports: CapabilityPorts, job: NotifyJob): Prom
     [...byRecipient].map(([recipient, shares]) => {
       const todo = shares.filter((s) => s.work.adds.length || s.work.withdraws.length || s.work.dropActor);
       return todo.length
-        ? writeForRecipient(ports.db.forId(recipient), recipient, todo, ports.now(), settings)
+        ? writes.run(recipient, () =>
+            writeForRecipient(ports.db.forId(recipient), recipient, todo, ports.now(), settings),
+          )
         : undefined;
     }),
   );

@@ -4,6 +4,7 @@ import { runNotifyJob } from './consume.js';
 import { enqueueFromEvents, type NotifyJob } from './jobs.js';
 import { markRead, markShown, startPushSweeper } from './ledger.js';
 import { listNotifications, mutedTypes, setMutedTypes } from './reads.js';
+import { RecipientWrites } from './recipient-writes.js';
 import { retentionMigrations, startRetentionSweep } from './retention.js';
 import { notificationMigrations } from './tables.js';
 import { unreadIn } from './writer.js';
@@ -82,7 +83,8 @@ export const notifications = defineCapability({
       backoffMaxMs: 30_000,
     });
     enqueueFromEvents(ports.events, queue, ports.now);
-    const consumer = queue.consume((job) => runNotifyJob(ports, job.payload), {
+    const writes = new RecipientWrites(ports.config.notifications.writesAtOnce);
+    const consumer = queue.consume((job) => runNotifyJob(ports, job.payload, writes), {
       concurrency: ports.config.notifications.concurrency,
       onDead: async (job, err) =>
         ports.log.error(
