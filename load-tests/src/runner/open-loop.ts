@@ -21,7 +21,8 @@ export async function openLoop(
   const t0 = performance.now();
   const total = Math.round(rate * seconds);
   while (sent < total) {
-    const due = Math.min(total, Math.floor(((performance.now() - t0) / 1000) * rate));
+    // Call i is due at i / rate: the calls due by now are those with i <= elapsed × rate.
+    const due = Math.min(total, Math.floor(((performance.now() - t0) / 1000) * rate) + 1);
     for (; sent < due; sent++) {
       const at = t0 + (sent / rate) * 1000;
       const p = send(sent).then(
