@@ -48,6 +48,7 @@ export interface CacheStores {
  * Opens the cache-backed stores: with REDIS_URL one connection serves the
  * stream history and the feeds (and whatever else takes `redis`); without,
  * each keeps its data in this process (rate limits then hold per node). `own` gets every closer, in order.
+ * `historyOf` gives the stream history a kind's own shorter history (`streamHistories`).
  */
 export async function openCacheStores(
   config: Config,

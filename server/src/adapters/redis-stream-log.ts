@@ -17,7 +17,7 @@ const unpackr = new Unpackr({ useRecords: false, structuredClone: false, mapsAsO
 
 /**
  * Trims approximately (whole radix-tree nodes, cheap) a long history, and
- * exactly a short one: \`~\` trims nothing below a node's 100 entries, so
+ * exactly a short one: `~` trims nothing below a node's 100 entries, so
  * a history of 1 would keep ~100.
  */
 const ADD = `
@@ -54,14 +54,13 @@ redis.call('EXPIRE', KEYS[1], ARGV[5])
 return {epoch, seq}
 `;
 
-/** KEYS: meta hash, history stream. ARGV: new epoch, ttl. Returns { epoch, seq }. */
 /**
  * APPEND for many streams in one call: KEYS are (meta, hist) pairs; ARGV is
  * the epoch base, ts, the default max (each entry carries its own), ttl,
  * the number K of distinct payloads, the K payloads, each entry's payload
- * index (1-based), then each entry's max events. A new stream's epoch is the base and its entry's index. Not for
- * Redis Cluster (keys of many slots in one script); `append` stays
- * cluster-safe.
+ * index (1-based), then each entry's max events. A new stream's epoch is
+ * the base and its entry's index. Not for Redis Cluster (keys of many
+ * slots in one script); `append` stays cluster-safe.
  */
 const APPEND_MANY = `${ADD}
 local out = {}
@@ -90,6 +89,7 @@ end
 return out
 `;
 
+/** KEYS: meta hash, history stream. ARGV: new epoch, ttl. Returns { epoch, seq }. */
 const HEAD = `
 local m = redis.call('HMGET', KEYS[1], 'e', 's')
 if not m[1] then

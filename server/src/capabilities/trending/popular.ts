@@ -42,9 +42,10 @@ const SHORT_CACHE_MS = 1000;
  * then every TRENDING_POPULAR_CACHE_MS; a partial list within a second,
  * an empty one within a second of a reader finding it so), so readers
  * never wait for the databases, except while a node has no list yet (or
- * an empty one): a gathering to which no database answered keeps the last
- * list (marked partial) rather than emptying it. While there is none, a reader waits for the gathering at most
- * TRENDING_BUDGET_MS and is served an empty list after. Cost: two queries
+ * an empty one): then a reader waits for the gathering at most
+ * TRENDING_BUDGET_MS and is served an empty list after. A gathering to
+ * which no database answered keeps the last list (marked partial) rather
+ * than emptying it. Cost: two queries
  * per database per gathering, each a range scan of the last day's posts
  * by id (ids carry their time), so it grows with the posts made in a day
  * per database, never with readers.
@@ -96,7 +97,7 @@ export class PopularPosts {
     this.refreshing ??= this.gather()
       .then((list) => {
         const c = this.current;
-        // Every database late or failing gives nothing: the last list is served meanwhile (marked partial, so it is asked again within a second).
+        // No database answered: the last list is served meanwhile (partial, so asked again within a second).
         this.current =
           list.partial && list.posts.length === 0 && c && c.posts.length > 0 ? { ...c, partial: true } : list;
         return this.current;
