@@ -1,3 +1,4 @@
+import { streamKind } from '@shutter/protocol';
 import type { LeaseHolder, StreamLease, SubscribeAuthorizer } from '../gateway/authorize.js';
 import type { Capability, CapabilityPorts, StreamRule, StreamView } from './operation.js';
 
@@ -37,7 +38,7 @@ export function compileStreamRule(rule: StreamRule, ports: CapabilityPorts): Sub
 
 /**
  * The stream history's `historyOf`: the events kept for a stream, by its
- * kind (the name up to the first `:`), where a capability's leased rule
+ * kind (`streamKind`, as the registry's `authorizer` finds its rule), where a capability's leased rule
  * asks for fewer than the node's STREAM_HISTORY_SIZE.
  */
 export function streamHistories(caps: readonly Capability[]): (stream: string) => number | undefined {
@@ -45,8 +46,5 @@ export function streamHistories(caps: readonly Capability[]): (stream: string) =
   for (const cap of caps)
     for (const [kind, rule] of Object.entries(cap.streams ?? {}))
       if (typeof rule !== 'function' && rule.history !== undefined) kept.set(kind, rule.history);
-  return (stream) => {
-    const colon = stream.indexOf(':');
-    return kept.get(colon < 0 ? stream : stream.slice(0, colon));
-  };
+  return (stream) => kept.get(streamKind(stream));
 }
