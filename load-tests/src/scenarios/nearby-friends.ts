@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import type { NearbyStreamEvent, ShutterClient } from '@shutter/client-sdk';
 import { nearbyStream } from '@shutter/protocol';
+import { seededRandom } from '@shutter/server/testing';
 import { atMost, zero } from '../runner/report/page-spec.js';
 import { defineScenario, type Vu } from '../runner/scenario.js';
 import { ringFriends, seedNearby } from '../seed/nearby-seed.js';
-import { mulberry32 } from '../seed/social-seed.js';
 import { withTargetDatabases } from '../seed/target-db.js';
 
 interface Data {
@@ -203,7 +203,7 @@ export default defineScenario<typeof params, Data, State>({
       });
     client.connect();
     await client.ready(120_000);
-    const rand = mulberry32(i + 1);
+    const rand = seededRandom(i + 1);
     const area = Number(p.areaKm) * 1000;
     let at = startOf(rand, area);
     await send(vu, client, at);
@@ -295,7 +295,7 @@ function startOf(rand: () => number, area: number) {
 
 /** Where user `i` ends: a function of `i` alone, so every watcher can compute its friends'. */
 function finalPlace(i: number, area: number) {
-  const r = mulberry32(1_000_003 + i * 31);
+  const r = seededRandom(1_000_003 + i * 31);
   return place(r(), r(), area);
 }
 

@@ -1,5 +1,5 @@
 import type { Databases, Sql } from '@shutter/server/sql';
-import { mulberry32 } from './social-seed.js';
+import { seededRandom } from '@shutter/server/testing';
 
 /**
  * Seeds likes straight into the tables, on the posts made within the last
@@ -33,7 +33,7 @@ export async function seedLikes(
   o: LikeSeedOptions,
 ): Promise<{ likes: number; posts: number; ms: number }> {
   const started = Date.now();
-  const rand = mulberry32(o.seed);
+  const rand = seededRandom(o.seed);
   const now = Date.now();
   const since = now - o.days * 86_400_000;
   const recent = (

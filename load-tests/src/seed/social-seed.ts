@@ -1,5 +1,6 @@
 import { LOGICAL_SHARDS, newId, shardOfId } from '@shutter/protocol';
 import type { Databases, Sql } from '@shutter/server/sql';
+import { seededRandom } from '@shutter/server/testing';
 
 /**
  * Seeds a social graph straight into the tables of a Shutter deployment
@@ -20,7 +21,7 @@ export interface SeedOptions {
   celebrities: number;
   celebrityFollowers: number;
   days: number;
-  /** Deterministic choice of edges (mulberry32 seed). */
+  /** Deterministic choice of edges (the `seededRandom` seed). */
   seed: number;
   /** Called after each batch: rows written so far of the table being filled. */
   progress?: (table: string, done: number, total: number) => void;
@@ -41,18 +42,6 @@ export interface SeedSummary {
 }
 
 const BATCH = 5000;
-
-/** A seeded PRNG (mulberry32): the same seed gives the same world, in every seed and scenario. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Rows of one table grouped by the database they belong in, inserted in batches. */
 export class Batches {
@@ -89,7 +78,7 @@ export class Batches {
 
 export async function seedSocial(db: Databases, o: SeedOptions): Promise<SeedSummary> {
   const started = Date.now();
-  const rand = mulberry32(o.seed);
+  const rand = seededRandom(o.seed);
   const now = Date.now();
   const users: SeededUser[] = [];
   for (let i = 0; i < o.users; i++) {

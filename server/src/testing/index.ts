@@ -1,0 +1,2 @@
+/** Helpers for tests, fixtures and load-test seeds (`@shutter/server/testing`). */
+export { seededRandom } from './seeded-random.js';
