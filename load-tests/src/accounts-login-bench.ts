@@ -15,15 +15,17 @@
  *
  * Loopback only; its port is in 16000–16199; drops its schema at the end.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { type Algorithm, hash, verify } from '@node-rs/argon2';
 import { PgSql } from '@shutter/server/sql';
+import { cpuSeconds } from './fanout/proc.js';
+import { startPinnedNode } from './pinned-node.js';
 import { Hdr } from './runner/hdr.js';
 
 const { values: args } = parseArgs({
@@ -68,49 +70,27 @@ async function raw(): Promise<{ wallMs: number; cpuMs: number }> {
   return { wallMs: (performance.now() - t0) / n, cpuMs: (c.user + c.system) / 1000 / n };
 }
 
-/** User + system CPU seconds of a process and its threads (/proc/<pid>/stat, clock ticks of 1/100 s). */
-function cpuSeconds(pid: number): number {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
 let child: ChildProcess | undefined;
 async function startNode(): Promise<ChildProcess> {
-  const c = spawn(
-    'taskset',
-    ['-c', args.cpu!, process.execPath, '--conditions=source', '--import', 'tsx', 'server/src/main.ts'],
-    {
-      cwd: root,
-      env: {
-        ...process.env,
-        HOST: '127.0.0.1',
-        PORT: String(port),
-        LOG_LEVEL: 'warn',
-        NODE_ENV: 'test',
-        DATA_DIR: dataDir,
-        NAMESPACE: namespace,
-        DATABASE_URL: args['database-url'],
-        AUTH_JWT_SECRET: randomBytes(32).toString('hex'),
-        AUTH_ARGON2_MEMORY_KIB: String(memoryKib),
-        AUTH_ARGON2_TIME_COST: String(timeCost),
-        MAX_HTTP_REQUESTS: '10000',
-        // One client logs in as fast as it can: the per-address login limit would stop it in a second.
-        RATE_LIMITS: 'login=off',
-      },
-      stdio: ['ignore', 'inherit', 'inherit'],
+  return startPinnedNode({
+    root,
+    cpu: args.cpu!,
+    port,
+    started: (c) => {
+      child = c;
     },
-  );
-  child = c;
-  const end = Date.now() + 60_000;
-  for (;;) {
-    if (c.exitCode !== null) throw new Error('the node exited');
-    try {
-      if ((await fetch(`http://127.0.0.1:${port}/readyz`)).ok) return c;
-    } catch {}
-    if (Date.now() > end) throw new Error('the node did not become ready');
-    await new Promise((r) => setTimeout(r, 200));
-  }
+    env: {
+      DATA_DIR: dataDir,
+      NAMESPACE: namespace,
+      DATABASE_URL: args['database-url'],
+      AUTH_JWT_SECRET: randomBytes(32).toString('hex'),
+      AUTH_ARGON2_MEMORY_KIB: String(memoryKib),
+      AUTH_ARGON2_TIME_COST: String(timeCost),
+      MAX_HTTP_REQUESTS: '10000',
+      // One client logs in as fast as it can: the per-address login limit would stop it in a second.
+      RATE_LIMITS: 'login=off',
+    },
+  });
 }
 
 async function post(path: string, body: unknown): Promise<Response> {

@@ -1,9 +1,9 @@
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createClient, type ShutterClient } from '@shutter/client-sdk';
 import { newId, randomShard, shardOfId } from '@shutter/protocol';
 import WebSocket from 'ws';
 import { mintHs256 } from './fanout/jwt.js';
+import { cpuSeconds } from './fanout/proc.js';
 import { openLoop } from './runner/open-loop.js';
 import { startNode } from './runner/target.js';
 import { withTargetDatabases } from './seed/target-db.js';
@@ -97,11 +97,10 @@ export async function likesEndToEnd(o: {
   }
 }
 
-/** CPU time (user + system, ms) of a process so far, from /proc; 0 when unreadable. */
+/** CPU time (user + system, ms) of a process so far (`cpuSeconds`); 0 when unreadable. */
 function nodeCpuMs(pid: number | undefined): number {
   try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-    return (Number(fields[11]) + Number(fields[12])) * 10; // clock ticks of 10 ms
+    return pid === undefined ? 0 : cpuSeconds(pid) * 1000;
   } catch {
     return 0;
   }

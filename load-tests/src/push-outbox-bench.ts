@@ -16,9 +16,9 @@
  *
  * Loopback only; its port is in 16200–16249; drops its schema at the end.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -26,6 +26,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { PgSql } from '@shutter/server/sql';
+import { cpuSeconds } from './fanout/proc.js';
+import { startPinnedNode } from './pinned-node.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -49,13 +51,6 @@ const namespace = `bench_push_${randomBytes(3).toString('hex')}`;
 const dataDir = mkdtempSync(join(tmpdir(), 'shutter-push-bench-'));
 const expected = users * 2 * perUser;
 
-/** User + system CPU seconds of a process and its threads (/proc/<pid>/stat, clock ticks of 1/100 s). */
-function cpuSeconds(pid: number): number {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
 const seen = new Map<string, number>();
 let first = 0;
 let last = 0;
@@ -75,38 +70,23 @@ await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
 
 let child: ChildProcess | undefined;
 async function startNode(): Promise<ChildProcess> {
-  const c = spawn(
-    'taskset',
-    ['-c', args.cpu!, process.execPath, '--conditions=source', '--import', 'tsx', 'server/src/main.ts'],
-    {
-      cwd: root,
-      env: {
-        ...process.env,
-        HOST: '127.0.0.1',
-        PORT: String(port),
-        LOG_LEVEL: 'warn',
-        NODE_ENV: 'test',
-        DATA_DIR: dataDir,
-        NAMESPACE: namespace,
-        DATABASE_URL: args['database-url'],
-        PUSH_PROVIDER: 'http',
-        PUSH_HTTP_URL: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/push`,
-        PUSH_CONCURRENCY: args.concurrency!,
-        PUSH_POLL_MS: '100',
-      },
-      stdio: ['ignore', 'inherit', 'inherit'],
+  return startPinnedNode({
+    root,
+    cpu: args.cpu!,
+    port,
+    started: (c) => {
+      child = c;
     },
-  );
-  child = c;
-  const end = Date.now() + 60_000;
-  for (;;) {
-    if (c.exitCode !== null) throw new Error('the node exited');
-    try {
-      if ((await fetch(`http://127.0.0.1:${port}/readyz`)).ok) return c;
-    } catch {}
-    if (Date.now() > end) throw new Error('the node did not become ready');
-    await new Promise((r) => setTimeout(r, 200));
-  }
+    env: {
+      DATA_DIR: dataDir,
+      NAMESPACE: namespace,
+      DATABASE_URL: args['database-url'],
+      PUSH_PROVIDER: 'http',
+      PUSH_HTTP_URL: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/push`,
+      PUSH_CONCURRENCY: args.concurrency!,
+      PUSH_POLL_MS: '100',
+    },
+  });
 }
 
 const sql = new PgSql(args['database-url'], namespace, 2);

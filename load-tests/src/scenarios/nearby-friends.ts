@@ -1,7 +1,7 @@
-import { readFileSync } from 'node:fs';
 import type { NearbyStreamEvent, ShutterClient } from '@shutter/client-sdk';
 import { nearbyStream } from '@shutter/protocol';
 import { seededRandom } from '@shutter/server/testing';
+import { cpuSeconds } from '../fanout/proc.js';
 import { atMost, zero } from '../runner/report/page-spec.js';
 import { defineScenario, type Vu } from '../runner/scenario.js';
 import { ringFriends, seedNearby } from '../seed/nearby-seed.js';
@@ -150,14 +150,14 @@ export default defineScenario<typeof params, Data, State>({
       )
     )
       return ctx.signal('settle');
-    const cpu0 = cpuSeconds(ctx.target.pid);
+    const cpu0 = cpuOf(ctx.target.pid);
     const fixes0 = ctx.live.counter('fixes');
     const lists0 = ctx.live.counter('lists');
     const t0 = Date.now();
     ctx.signal('go');
     await sleep(p.seconds * 1000);
     const elapsed = (Date.now() - t0) / 1000;
-    const cpu1 = cpuSeconds(ctx.target.pid);
+    const cpu1 = cpuOf(ctx.target.pid);
     if (cpu0 !== undefined && cpu1 !== undefined)
       ctx.metrics.gauge('server_cpu_share').set((cpu1 - cpu0) / elapsed);
     ctx.metrics.gauge('fixes_per_second').set((ctx.live.counter('fixes') - fixes0) / elapsed);
@@ -318,14 +318,11 @@ function haversine(a: { lat: number; lon: number }, b: { lat: number; lon: numbe
   return 2 * R * Math.asin(Math.min(1, Math.sqrt(h)));
 }
 
-/** CPU seconds (user + system) the process has used, from /proc; undefined when unreadable. */
-function cpuSeconds(pid: number | undefined): number | undefined {
+/** CPU seconds (user + system) the process has used (`cpuSeconds`); undefined without a pid or when unreadable. */
+function cpuOf(pid: number | undefined): number | undefined {
   if (pid === undefined) return undefined;
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // utime and stime are fields 14 and 15 of the line (11 and 12 after the command), in clock ticks (100 a second).
-    return (Number(fields[11]) + Number(fields[12])) / 100;
+    return cpuSeconds(pid);
   } catch {
     return undefined;
   }
